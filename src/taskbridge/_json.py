@@ -1,0 +1,105 @@
+"""Strict JSON: the one check every argument and result goes through before it is sent or stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import math
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from taskbridge.errors import ArgumentsNotSerializable
+
+JSONValue = Any  # None | bool | int | float | str | list[JSONValue] | dict[str, JSONValue]
+
+_SCALARS = (str, bool, int, type(None))
+
+
+def _hint(value: object) -> str:
+    """Say what to pass instead of ``value``."""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return "pass value.isoformat() and parse it in the task"
+    if isinstance(value, decimal.Decimal):
+        return "pass str(value) to keep its precision"
+    if isinstance(value, set | frozenset):
+        return "pass a sorted list"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "pass text, e.g. base64.b64encode(value).decode()"
+    if isinstance(value, uuid.UUID):
+        return "pass str(value)"
+    if isinstance(value, float):
+        return "pass None or a string such as 'nan'"
+    return "pass its id or a dict of plain values, and load the object inside the task"
+
+
+def _fail(path: str, value: object, problem: str | None = None) -> ArgumentsNotSerializable:
+    kind = type(value).__qualname__
+    what = problem or f"{kind} is not a JSON value"
+    return ArgumentsNotSerializable(f"{path}: {what}; {_hint(value)}")
+
+
+def check_json(value: object, path: str = "value") -> None:
+    """Raise :class:`ArgumentsNotSerializable` unless ``value`` is a strict JSON value.
+
+    The message names the path of the first offending value (``kwargs['user']['created_at']``)
+    and its type. Tuples are accepted and arrive as lists.
+    """
+    _check(value, path, set())
+
+
+def _check(value: object, path: str, active: set[int]) -> None:
+    # Exact type checks: a bool subclass or an IntEnum would serialise differently
+    # from how it reads back, so only the built-in types themselves are JSON.
+    kind = type(value)
+    if kind in _SCALARS:
+        return
+    if kind is float:
+        if not math.isfinite(value):  # type: ignore[arg-type]
+            raise _fail(path, value, f"{value!r} is not a finite number")
+        return
+    if kind is list or kind is tuple:
+        if id(value) in active:
+            raise _fail(path, value, "the value contains itself (a cycle)")
+        active.add(id(value))
+        for index, item in enumerate(value):  # type: ignore[attr-defined]
+            _check(item, f"{path}[{index}]", active)
+        active.discard(id(value))
+        return
+    if kind is dict:
+        if id(value) in active:
+            raise _fail(path, value, "the value contains itself (a cycle)")
+        active.add(id(value))
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str:
+                raise ArgumentsNotSerializable(
+                    f"{path}: key {key!r} is a {type(key).__qualname__}, JSON object keys must "
+                    f"be str; pass str({key!r}) as the key"
+                )
+            _check(item, f"{path}[{key!r}]", active)
+        active.discard(id(value))
+        return
+    raise _fail(path, value)
+
+
+def check_arguments(args: tuple[Any, ...] | list[Any], kwargs: Mapping[str, Any]) -> None:
+    """Check a call's positional and keyword arguments, naming ``args[i]`` / ``kwargs['k']``."""
+    for index, item in enumerate(args):
+        _check(item, f"args[{index}]", set())
+    for key, item in kwargs.items():
+        _check(item, f"kwargs[{key!r}]", set())
+
+
+def dumps(value: JSONValue) -> str:
+    """Serialise a checked value compactly; refuses NaN as a second line of defence."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid strict JSON")
+
+
+def loads(text: str | bytes) -> JSONValue:
+    """Parse strict JSON (no NaN or Infinity)."""
+    return json.loads(text, parse_constant=_reject_constant)

@@ -1,0 +1,122 @@
+"""``memory://``: runs tasks inside the producer's process, for tests and scripts."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from taskbridge.backend import Backend, Capabilities, WorkerOptions
+from taskbridge.config import BackendURL
+from taskbridge.envelope import Envelope
+from taskbridge.execution import execute, worker_name
+from taskbridge.hookspecs import hookimpl
+from taskbridge.stores.memory import MemoryStore
+from taskbridge.worker import worker_services
+
+if TYPE_CHECKING:
+    from taskbridge.bridge import Bridge
+
+
+class MemoryBackend:
+    """Envelopes wait in a priority heap per process; ``run_pending`` runs them in order.
+
+    Ordering: higher priority first, then first in; a delayed envelope waits until due.
+    """
+
+    engine = "memory"
+    capabilities = Capabilities(
+        worker_processes=False,
+        in_process=True,
+        reasons={"worker_processes": "memory:// runs tasks in the producer's own process"},
+    )
+
+    def __init__(self, url: BackendURL | None = None) -> None:
+        self.store = MemoryStore()
+        self._lock = threading.RLock()
+        self._heap: list[tuple[int, int, Envelope]] = []
+        self._counter = itertools.count()
+        self._draining = threading.local()
+        self.sent: list[Envelope] = []
+
+    def enqueue(self, envelopes: Sequence[Envelope]) -> None:
+        with self._lock:
+            for envelope in envelopes:
+                heapq.heappush(self._heap, (-envelope.priority, next(self._counter), envelope))
+                self.sent.append(envelope)
+
+    def _pop(self, *, ignore_delays: bool, queues: Sequence[str] | None) -> Envelope | None:
+        now = time.time()
+        with self._lock:
+            for entry in sorted(self._heap):
+                envelope = entry[2]
+                if queues is not None and envelope.queue not in queues:
+                    continue
+                if ignore_delays or envelope.run_at is None or envelope.run_at <= now:
+                    self._heap.remove(entry)
+                    heapq.heapify(self._heap)
+                    return envelope
+        return None
+
+    def run_pending(self, bridge: Bridge, *, ignore_delays: bool = False) -> int:
+        """Run waiting envelopes until none is due (all of them, with ``ignore_delays``),
+        retries and chain steps included; returns how many ran. Re-entrant calls (a task that
+        waits on another) are no-ops."""
+        if getattr(self._draining, "active", False):
+            return 0
+        self._draining.active = True
+        ran = 0
+        try:
+            while (envelope := self._pop(ignore_delays=ignore_delays, queues=None)) is not None:
+                execute(bridge, envelope, worker=worker_name())
+                ran += 1
+        finally:
+            self._draining.active = False
+        return ran
+
+    def pending(self) -> list[Envelope]:
+        with self._lock:
+            return [entry[2] for entry in sorted(self._heap)]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._heap.clear()
+            self.sent.clear()
+        self.store.clear()
+
+    def run_worker(self, bridge: Bridge, options: WorkerOptions) -> None:
+        with worker_services(bridge, options) as worker_id:
+            while not options.stop.is_set():
+                envelope = self._pop(ignore_delays=False, queues=options.queues)
+                if envelope is None:
+                    options.stop.wait(0.01)
+                    continue
+                execute(bridge, envelope, worker=worker_id)
+
+    def cancel(self, envelope_id: str) -> None:
+        with self._lock:
+            self._heap = [entry for entry in self._heap if entry[2].id != envelope_id]
+            heapq.heapify(self._heap)
+
+    def queue_depth(self, queue: str) -> int:
+        now = time.time()
+        with self._lock:
+            return sum(
+                1 for _, _, e in self._heap
+                if e.queue == queue and (e.run_at is None or e.run_at <= now)
+            )
+
+    def close(self) -> None:
+        return None
+
+
+def _check_protocol(backend: MemoryBackend) -> Backend:
+    return backend
+
+
+@hookimpl
+def taskbridge_backends() -> dict[str, Any]:
+    return {"memory": MemoryBackend}

@@ -1,0 +1,132 @@
+"""Configuration: the backend URL, its parsing, and the settings that shape a bridge."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import attrs
+
+from taskbridge.errors import ConfigurationError, InvalidTaskOptions
+
+DEFAULT_URL = "huey+sqlite:///taskbridge.db"
+ENV_URL = "TASKBRIDGE_URL"
+
+_ENGINE = re.compile(r"^[a-z][a-z0-9_]*$")
+_QUEUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+@attrs.frozen
+class BackendURL:
+    """A parsed ``engine+transport://...`` URL.
+
+    ``transport_url`` is the URL with the engine prefix removed (``redis://host:6379/0``), the
+    form the engine's own client understands; ``options`` are the query parameters.
+    """
+
+    raw: str
+    engine: str
+    transport: str | None
+    transport_url: str
+    options: dict[str, str] = attrs.field(factory=dict)
+
+    @classmethod
+    def parse(cls, url: str) -> BackendURL:
+        if not isinstance(url, str) or "://" not in url:
+            raise ConfigurationError(
+                f"backend URL {url!r} is malformed; expected ENGINE+TRANSPORT://..., "
+                "e.g. 'huey+sqlite:///taskbridge.db' or 'rq+redis://localhost:6379/0'"
+            )
+        scheme, rest = url.split("://", 1)
+        engine, _, transport = scheme.partition("+")
+        if not _ENGINE.match(engine) or (transport and not _ENGINE.match(transport)):
+            raise ConfigurationError(
+                f"backend URL {url!r}: scheme {scheme!r} is not ENGINE or ENGINE+TRANSPORT "
+                "(lowercase letters, digits and underscores)"
+            )
+        try:
+            parts = urlsplit(f"{transport or engine}://{rest}")
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError as exc:
+            raise ConfigurationError(f"backend URL {url!r} is malformed: {exc}") from exc
+        options = dict(parse_qsl(parts.query, keep_blank_values=True))
+        transport_url = parts._replace(query="").geturl() if transport else ""
+        return cls(url, engine, transport or None, transport_url, options)
+
+    def redacted(self) -> str:
+        """The URL with any password replaced, for logs and error messages."""
+        return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", self.raw)
+
+
+def check_queue(name: object) -> str:
+    """Validate a queue name: letters, digits, ``_ . -``, at most 100 characters."""
+    if not isinstance(name, str) or not _QUEUE.match(name):
+        raise InvalidTaskOptions(
+            f"queue name {name!r} is invalid; use 1-100 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def _routes(value: Mapping[str, str] | None) -> dict[str, str]:
+    routes = dict(value or {})
+    for pattern, queue in routes.items():
+        check_queue(queue)
+        if not isinstance(pattern, str):
+            raise ConfigurationError(f"routes: pattern {pattern!r} must be a str")
+    return routes
+
+
+def _imports(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [v for v in re.split(r"[,\s]+", value) if v]
+    return tuple(value)
+
+
+def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not isinstance(value, int | float) or value <= 0:
+        raise ConfigurationError(f"{attribute.name} must be a positive number, got {value!r}")
+
+
+@attrs.frozen
+class Settings:
+    """Everything that configures a bridge besides code."""
+
+    url: str = DEFAULT_URL
+    imports: tuple[str, ...] = attrs.field(default=(), converter=_imports)
+    default_queue: str = attrs.field(default="default", validator=lambda i, a, v: check_queue(v))
+    #: Seconds a finished execution's record is kept.
+    result_ttl: float = attrs.field(default=7 * 24 * 3600.0, validator=_positive)
+    #: Seconds a SUCCEEDED execution keeps its idempotency key.
+    idempotency_ttl: float = attrs.field(default=24 * 3600.0, validator=_positive)
+    #: Task-name glob patterns to queues, e.g. ``{"reports.*": "slow"}``; first match wins.
+    routes: dict[str, str] = attrs.field(factory=dict, converter=_routes)
+    #: Seconds between a running task's heartbeats; silence for twice this means the worker died.
+    heartbeat_interval: float = attrs.field(default=5.0, validator=_positive)
+
+    @classmethod
+    def resolve(
+        cls, url: str | None = None, framework: Mapping[str, Any] | None = None, **overrides: Any
+    ) -> Settings:
+        """Apply the contract's precedence: explicit, framework settings, environment, default."""
+        values: dict[str, Any] = {}
+        env_url = os.environ.get(ENV_URL)
+        if env_url:
+            values["url"] = env_url
+        for key, value in (framework or {}).items():
+            values[key.lower()] = value
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if url is not None:
+            values["url"] = url
+        fields = {f.name for f in attrs.fields(cls)}
+        unknown = sorted(set(values) - fields)
+        if unknown:
+            raise ConfigurationError(
+                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}"
+            )
+        return cls(**values)

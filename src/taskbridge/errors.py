@@ -1,0 +1,97 @@
+"""The exceptions taskbridge raises, all rooted at :class:`TaskBridgeError`.
+
+::
+
+    TaskBridgeError
+    ├── ConfigurationError            bad URL, unknown engine, bad setting
+    │   ├── BackendNotFound           an engine's plugin or library is not installed
+    │   └── UnsupportedFeature        the backend declares it cannot do what was asked
+    ├── ArgumentsNotSerializable      (also TypeError) a non-JSON argument or result
+    ├── InvalidTaskOptions            (also ValueError) bad queue, priority, run_at, ...
+    ├── DuplicateTaskName             (also ValueError) two tasks registered under one name
+    ├── EnqueueError                  the backend could not be reached or refused
+    │   └── TaskNotRegistered         (also LookupError) a name nobody registered
+    ├── ResultNotFound                (also LookupError) an id nobody knows
+    ├── TaskFailed                    raised by Result.wait() for a FAILED task
+    ├── TaskCanceled                  raised by Result.wait() for a CANCELED task
+    ├── TaskTimeout                   an attempt ran past its timeout
+    └── Retry                         raised by a task to ask for another attempt
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from taskbridge.result import ErrorInfo, Result
+
+
+class TaskBridgeError(Exception):
+    """Root of every exception taskbridge raises on purpose."""
+
+
+class ConfigurationError(TaskBridgeError):
+    """The configuration (URL, engine, settings) cannot be used."""
+
+
+class BackendNotFound(ConfigurationError):
+    """An engine's plugin, or the engine library it needs, is not installed."""
+
+
+class UnsupportedFeature(ConfigurationError):
+    """The backend's capability flags say it cannot do what was asked."""
+
+
+class ArgumentsNotSerializable(TaskBridgeError, TypeError):
+    """An argument or a result is not a JSON value."""
+
+
+class InvalidTaskOptions(TaskBridgeError, ValueError):
+    """A task option (queue, priority, delay, run_at, ...) is out of range or of the wrong type."""
+
+
+class DuplicateTaskName(TaskBridgeError, ValueError):
+    """Two different functions were registered under one task name."""
+
+
+class EnqueueError(TaskBridgeError):
+    """The backend could not be reached or refused the task; nothing was written."""
+
+
+class TaskNotRegistered(EnqueueError, LookupError):
+    """No task is registered under the name asked for."""
+
+
+class ResultNotFound(TaskBridgeError, LookupError):
+    """No execution record exists for the id (never known, or expired)."""
+
+
+class TaskFailed(TaskBridgeError):
+    """The task ended FAILED; ``.result`` is its handle and ``.error`` its :class:`ErrorInfo`."""
+
+    def __init__(self, result: Result, error: ErrorInfo | None) -> None:
+        detail = f"{error.type}: {error.message}" if error else "no error recorded"
+        super().__init__(f"task {result.task_name} [{result.id}] failed: {detail}")
+        self.result = result
+        self.error = error
+
+
+class TaskCanceled(TaskBridgeError):
+    """The task ended CANCELED."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__(f"task {result.task_name} [{result.id}] was canceled")
+        self.result = result
+
+
+class TaskTimeout(TaskBridgeError):
+    """An attempt ran longer than the task's ``timeout`` and was stopped."""
+
+
+class Retry(TaskBridgeError):  # noqa: N818 - the public name the contract gives
+    """Raised inside a task to ask for another attempt, after ``delay`` seconds."""
+
+    def __init__(self, delay: float | None = None, reason: str = "") -> None:
+        super().__init__(reason or f"retry requested (delay={delay})")
+        self.delay = delay
+        self.reason = reason

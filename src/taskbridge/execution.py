@@ -1,0 +1,321 @@
+"""The one worker-side execution path: every backend hands each envelope to :func:`execute`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from taskbridge import _json, registry
+from taskbridge.envelope import Envelope, Step
+from taskbridge.errors import (
+    ArgumentsNotSerializable,
+    Retry,
+    TaskBridgeError,
+    TaskCanceled,
+    TaskNotRegistered,
+    TaskTimeout,
+)
+from taskbridge.record import ErrorInfo, Record
+from taskbridge.status import Status
+from taskbridge.task import TaskContext
+
+if TYPE_CHECKING:
+    from taskbridge.bridge import Bridge
+    from taskbridge.task import Task
+
+logger = logging.getLogger("taskbridge.worker")
+
+WORKER_LOST = "worker lost: no heartbeat from the worker running this task"
+
+
+def worker_name() -> str:
+    """``host:pid:thread`` — enough to find the process at 3 a.m."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def execute(bridge: Bridge, envelope: Envelope, *, worker: str | None = None) -> Record | None:
+    """Run one attempt of ``envelope`` with all of taskbridge's semantics.
+
+    Returns the record as this attempt left it, or ``None`` when the attempt did not run (a
+    duplicate delivery, a canceled or already finished task). Never raises for a task's own
+    failure; only a broken store propagates, so the engine can redeliver.
+    """
+    store = bridge.store
+    worker = worker or worker_name()
+    now = time.time()
+    if envelope.chain_id is not None and _chain_canceled(bridge, envelope):
+        return None
+    record = store.start(envelope.id, envelope.attempt, worker=worker, now=now)
+    if record is None:
+        logger.info("not running %s [%s] attempt %d: it is not waiting to run (duplicate "
+                    "delivery, canceled or finished)", envelope.task_name, envelope.id,
+                    envelope.attempt)
+        return None
+    if envelope.chain_id is not None:
+        store.start(envelope.chain_id, 1, worker=worker, now=now)
+    bridge.hooks.taskbridge_started(record=record)
+    try:
+        task = registry.lookup(envelope.task_name)
+    except TaskNotRegistered as exc:
+        return _finish_failed(bridge, envelope, ErrorInfo.from_exception(exc))
+    context = TaskContext(
+        envelope.id,
+        envelope.task_name,
+        envelope.attempt,
+        envelope.max_attempts,
+        lambda percent, message: store.set_progress(envelope.id, percent, message),
+    )
+    with _heartbeat(bridge, envelope, context):
+        try:
+            value = _run(task, envelope, context)
+            _json.check_json(value, "result")
+        except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then judged
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise  # the worker is going down; crash recovery takes over
+            return _handle_failure(bridge, task, envelope, context, exc)
+    finished = store.finish(
+        envelope.id, envelope.attempt, Status.SUCCEEDED, now=time.time(),
+        idempotency_ttl=bridge.settings.idempotency_ttl, value=value,
+    )
+    if finished is None:
+        return _lost_race(envelope)
+    bridge.hooks.taskbridge_succeeded(record=finished)
+    if envelope.chain_id is not None:
+        _advance_chain(bridge, envelope, value)
+    return finished
+
+
+def _run(task: Task[Any, Any], envelope: Envelope, context: TaskContext) -> Any:
+    args = (context, *envelope.args) if task.context else envelope.args
+    if task.is_async:
+        coroutine = task.func(*args, **envelope.kwargs)
+        if envelope.timeout is not None:
+            coroutine = asyncio.wait_for(coroutine, envelope.timeout)
+        try:
+            return asyncio.run(coroutine)
+        except TimeoutError as exc:
+            if envelope.timeout is None:
+                raise
+            raise TaskTimeout(f"attempt ran longer than {envelope.timeout:g}s") from exc
+    with _alarm(envelope.timeout):
+        return task.func(*args, **envelope.kwargs)
+
+
+@contextlib.contextmanager
+def _alarm(timeout: float | None) -> Iterator[None]:
+    """Raise TaskTimeout in the running function after ``timeout`` seconds.
+
+    Uses SIGALRM, so it needs the main thread of a Unix process (process-based workers and
+    in-process runs from a main thread); backends whose workers run tasks elsewhere either
+    enforce timeouts natively or declare ``timeouts=False``.
+    """
+    usable = (
+        timeout is not None
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TaskTimeout(f"attempt ran longer than {timeout:g}s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, timeout)  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def _heartbeat(bridge: Bridge, envelope: Envelope, context: TaskContext) -> Iterator[None]:
+    """Beat every ``heartbeat_interval`` while the task runs; relay cancel requests."""
+    stop = threading.Event()
+    interval = bridge.settings.heartbeat_interval
+
+    def beat() -> None:
+        # Beat at least every second so a cancel request reaches the task promptly.
+        while not stop.wait(min(interval, 1.0)):
+            try:
+                flag = bridge.store.heartbeat(envelope.id, envelope.attempt, now=time.time())
+                if flag or (envelope.chain_id and _chain_cancel_requested(bridge, envelope)):
+                    context._cancelled.set()
+            except Exception:  # noqa: BLE001 - a store hiccup must not kill the task
+                logger.warning("heartbeat for %s failed", envelope.id, exc_info=True)
+
+    thread = threading.Thread(target=beat, name=f"taskbridge-heartbeat-{envelope.id}",
+                              daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _handle_failure(
+    bridge: Bridge, task: Task[Any, Any], envelope: Envelope, context: TaskContext,
+    exc: BaseException,
+) -> Record | None:
+    error = ErrorInfo.from_exception(exc)
+    store = bridge.store
+    if isinstance(exc, TaskCanceled) or (context.cancelled and not isinstance(exc, Retry)):
+        finished = store.finish(
+            envelope.id, envelope.attempt, Status.CANCELED, now=time.time(),
+            idempotency_ttl=bridge.settings.idempotency_ttl, error=error,
+        )
+        if finished is None:
+            return _lost_race(envelope)
+        bridge.hooks.taskbridge_canceled(record=finished)
+        _end_chain(bridge, envelope, Status.CANCELED, error)
+        return finished
+    retryable = not isinstance(exc, ArgumentsNotSerializable | TaskNotRegistered)
+    if retryable and task.retry.should_retry(exc, envelope.attempt):
+        delay = exc.delay if isinstance(exc, Retry) and exc.delay is not None else (
+            task.retry.delay(envelope.attempt)
+        )
+        return schedule_retry(bridge, envelope, error, delay)
+    return _finish_failed(bridge, envelope, error)
+
+
+def schedule_retry(
+    bridge: Bridge, envelope: Envelope, error: ErrorInfo, delay: float
+) -> Record | None:
+    """Move RUNNING attempt n to RETRYING and send attempt n + 1 to run after ``delay``."""
+    now = time.time()
+    following = attrs.evolve(envelope, attempt=envelope.attempt + 1, run_at=now + delay)
+    finished = bridge.store.finish(
+        envelope.id, envelope.attempt, Status.RETRYING, now=now,
+        idempotency_ttl=bridge.settings.idempotency_ttl, error=error,
+        run_at=following.run_at, envelope=following,
+    )
+    if finished is None:
+        return _lost_race(envelope)
+    bridge.send([following])
+    bridge.hooks.taskbridge_retrying(record=finished)
+    return finished
+
+
+def _finish_failed(bridge: Bridge, envelope: Envelope, error: ErrorInfo) -> Record | None:
+    finished = bridge.store.finish(
+        envelope.id, envelope.attempt, Status.FAILED, now=time.time(),
+        idempotency_ttl=bridge.settings.idempotency_ttl, error=error,
+    )
+    if finished is None:
+        return _lost_race(envelope)
+    bridge.hooks.taskbridge_failed(record=finished)
+    _end_chain(bridge, envelope, Status.FAILED, error)
+    return finished
+
+
+def _lost_race(envelope: Envelope) -> None:
+    logger.warning(
+        "%s [%s] attempt %d finished after it was canceled or declared lost; result dropped",
+        envelope.task_name, envelope.id, envelope.attempt,
+    )
+    return None
+
+
+# -- chains ------------------------------------------------------------------------------------
+
+
+def _chain_cancel_requested(bridge: Bridge, envelope: Envelope) -> bool:
+    assert envelope.chain_id is not None
+    chain = bridge.store.get_many([envelope.chain_id])[0]
+    return chain is None or chain.cancel_requested or chain.status is Status.CANCELED
+
+
+def _chain_canceled(bridge: Bridge, envelope: Envelope) -> bool:
+    """Before a step starts: if its chain was canceled, cancel the step and end the chain."""
+    if not _chain_cancel_requested(bridge, envelope):
+        return False
+    now = time.time()
+    step = bridge.store.cancel(envelope.id, now=now)
+    if step.status is Status.CANCELED:
+        bridge.hooks.taskbridge_canceled(record=step)
+    _end_chain(bridge, envelope, Status.CANCELED, None)
+    return True
+
+
+def _advance_chain(bridge: Bridge, envelope: Envelope, value: Any) -> None:
+    assert envelope.chain_id is not None
+    if not envelope.chain:
+        _end_chain(bridge, envelope, Status.SUCCEEDED, None, value)
+        return
+    if _chain_cancel_requested(bridge, envelope):
+        _end_chain(bridge, envelope, Status.CANCELED, None)
+        return
+    step: Step = envelope.chain[0]
+    try:
+        task = registry.lookup(step.task_name)
+        record, following = bridge._prepare(
+            task, (value, *step.args), step.kwargs, time.time(),
+            chain=envelope.chain[1:], chain_id=envelope.chain_id,
+        )
+        bridge._send([record], [following], following.enqueued_at)
+    except TaskBridgeError as exc:
+        _end_chain(bridge, envelope, Status.FAILED, ErrorInfo.from_exception(exc))
+
+
+def _end_chain(
+    bridge: Bridge, envelope: Envelope, status: Status, error: ErrorInfo | None, value: Any = None
+) -> None:
+    if envelope.chain_id is None:
+        return
+    store = bridge.store
+    chain = store.get_many([envelope.chain_id])[0]
+    if chain is None or chain.status.is_final:
+        return
+    if chain.status is not Status.RUNNING:
+        # Canceled before its first step ever ran.
+        record = store.cancel(envelope.chain_id, now=time.time())
+    else:
+        record = store.finish(
+            envelope.chain_id, 1, status, now=time.time(),
+            idempotency_ttl=bridge.settings.idempotency_ttl, value=value, error=error,
+        )
+    if record is None or not record.status.is_final:
+        return
+    hook = {
+        Status.SUCCEEDED: bridge.hooks.taskbridge_succeeded,
+        Status.FAILED: bridge.hooks.taskbridge_failed,
+        Status.CANCELED: bridge.hooks.taskbridge_canceled,
+    }[record.status]
+    hook(record=record)
+
+
+# -- crash recovery ------------------------------------------------------------------------------
+
+
+def recover_lost(bridge: Bridge, *, now: float | None = None) -> list[Record]:
+    """Retry or fail RUNNING executions whose worker has been silent for two heartbeats."""
+    now = time.time() if now is None else now
+    silent_since = now - 2 * bridge.settings.heartbeat_interval
+    handled: list[Record] = []
+    for record in bridge.store.stale(before=silent_since):
+        if record.task_name == "taskbridge.chain" or record.envelope is None:
+            continue
+        current = attrs.evolve(record.envelope, attempt=record.attempts)
+        error = ErrorInfo("taskbridge.WorkerLost", WORKER_LOST, "")
+        if record.attempts < record.max_attempts:
+            outcome = schedule_retry(bridge, current, error, 0.0)
+        else:
+            outcome = _finish_failed(bridge, current, error)
+        if outcome is not None:
+            logger.warning("recovered %s [%s] from a lost worker: now %s",
+                           record.task_name, record.id, outcome.status.value)
+            handled.append(outcome)
+    return handled

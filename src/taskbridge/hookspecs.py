@@ -1,0 +1,50 @@
+"""The pluggy hooks a taskbridge plugin may implement."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from taskbridge.backend import BackendFactory
+    from taskbridge.record import Record
+
+PROJECT = "taskbridge"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def taskbridge_backends() -> dict[str, BackendFactory]:  # type: ignore[empty-body]
+    """Return engine names mapped to backend factories (usually the backend classes)."""
+
+
+@hookspec
+def taskbridge_enqueued(record: Record) -> None:
+    """A new execution was stored and sent (not called for deduplicated enqueues)."""
+
+
+@hookspec
+def taskbridge_started(record: Record) -> None:
+    """An attempt started running on a worker."""
+
+
+@hookspec
+def taskbridge_succeeded(record: Record) -> None:
+    """An execution ended SUCCEEDED."""
+
+
+@hookspec
+def taskbridge_failed(record: Record) -> None:
+    """An execution ended FAILED (its last attempt failed, or its worker was lost)."""
+
+
+@hookspec
+def taskbridge_retrying(record: Record) -> None:
+    """An attempt failed and another is scheduled at ``record.run_at``."""
+
+
+@hookspec
+def taskbridge_canceled(record: Record) -> None:
+    """An execution ended CANCELED."""

@@ -1,0 +1,63 @@
+"""The task registry: names to tasks, the only way a worker turns a message into code."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import TYPE_CHECKING
+
+from taskbridge.errors import DuplicateTaskName, TaskNotRegistered
+
+if TYPE_CHECKING:
+    from taskbridge.task import Task
+
+_lock = threading.Lock()
+_tasks: dict[str, Task] = {}
+
+
+def _same_definition(a: Task, b: Task) -> bool:
+    # Re-importing a module (a reload, or a script run as __main__ and imported) defines the
+    # same function again; that is not a clash.
+    code_a, code_b = a.func.__code__, b.func.__code__
+    return (code_a.co_filename, code_a.co_firstlineno) == (code_b.co_filename, code_b.co_firstlineno)
+
+
+def register(task: Task) -> None:
+    """Add ``task``; a different function already under its name is :class:`DuplicateTaskName`."""
+    with _lock:
+        existing = _tasks.get(task.name)
+        if existing is not None and not _same_definition(existing, task):
+            raise DuplicateTaskName(
+                f"task name {task.name!r} is already used by {existing.func.__module__}."
+                f"{existing.func.__qualname__}; pass name='...' to @task to tell them apart"
+            )
+        _tasks[task.name] = task
+
+
+def unregister(name: str) -> None:
+    """Remove a task (for tests that define throwaway tasks)."""
+    with _lock:
+        _tasks.pop(name, None)
+
+
+def lookup(name: str) -> Task:
+    """The task registered as ``name``; :class:`TaskNotRegistered` if none is."""
+    try:
+        return _tasks[name]
+    except KeyError:
+        raise TaskNotRegistered(
+            f"no task is registered as {name!r}; import the module that defines it "
+            "(list it in the 'imports' setting or pass --imports to the worker)"
+        ) from None
+
+
+def all_tasks() -> dict[str, Task]:
+    """A snapshot of every registered task by name."""
+    with _lock:
+        return dict(_tasks)
+
+
+def import_modules(modules: tuple[str, ...] | list[str]) -> None:
+    """Import the modules that define tasks (the ``imports`` setting)."""
+    for module in modules:
+        importlib.import_module(module)

@@ -1,0 +1,137 @@
+"""Result handles: a task execution as seen from any process that knows its id."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from typing import TYPE_CHECKING, Any
+
+from taskbridge.errors import TaskCanceled, TaskFailed
+from taskbridge.record import ErrorInfo, Record
+from taskbridge.status import Status
+
+if TYPE_CHECKING:
+    from taskbridge.bridge import Bridge
+
+__all__ = ["ErrorInfo", "Result"]
+
+
+def _utc(timestamp: float | None) -> dt.datetime | None:
+    if timestamp is None:
+        return None
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC)
+
+
+class Result:
+    """A handle on one execution. Its fields are the snapshot last loaded; ``refresh()``
+    reloads them in place."""
+
+    def __init__(self, bridge: Bridge, record: Record) -> None:
+        self._bridge = bridge
+        self._record = record
+
+    def __repr__(self) -> str:
+        return f"<Result {self.task_name} [{self.id}] {self.status.value}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Result) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    @property
+    def record(self) -> Record:
+        """The frozen snapshot behind this handle."""
+        return self._record
+
+    @property
+    def bridge(self) -> Bridge:
+        return self._bridge
+
+    id = property(lambda self: self._record.id, doc="Opaque unique id.")
+    task_name = property(lambda self: self._record.task_name)
+    queue = property(lambda self: self._record.queue)
+    status = property(lambda self: self._record.status)
+    value = property(lambda self: self._record.value, doc="The return value once SUCCEEDED.")
+    error = property(lambda self: self._record.error)
+    attempts = property(lambda self: self._record.attempts)
+    max_attempts = property(lambda self: self._record.max_attempts)
+    progress = property(lambda self: self._record.progress)
+    args = property(lambda self: list(self._record.args))
+    kwargs = property(lambda self: dict(self._record.kwargs))
+    priority = property(lambda self: self._record.priority)
+    idempotency_key = property(lambda self: self._record.idempotency_key)
+    deduplicated = property(lambda self: self._record.deduplicated)
+    retried_as = property(lambda self: self._record.retried_as)
+    enqueued_at = property(lambda self: _utc(self._record.enqueued_at))
+    run_at = property(lambda self: _utc(self._record.run_at))
+    started_at = property(lambda self: _utc(self._record.started_at))
+    finished_at = property(lambda self: _utc(self._record.finished_at))
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        """Time from the last attempt's start to the end, once finished."""
+        start, end = self._record.started_at, self._record.finished_at
+        if start is None or end is None:
+            return None
+        return dt.timedelta(seconds=end - start)
+
+    def refresh(self) -> Result:
+        """Reload the record in place; returns ``self`` (``r.refresh().status``)."""
+        deduplicated = self._record.deduplicated
+        record = self._bridge.store.get(self._record.id)
+        self._record = record if not deduplicated else _with_dedup(record)
+        return self
+
+    def _outcome(self) -> Any:
+        status = self._record.status
+        if status is Status.SUCCEEDED:
+            return self._record.value
+        if status is Status.FAILED:
+            raise TaskFailed(self, self._record.error)
+        raise TaskCanceled(self)
+
+    def _poll(self, deadline: float | None, step: float) -> tuple[bool, float]:
+        self.refresh()
+        if self._record.status.is_final:
+            return True, step
+        if deadline is not None and time.monotonic() >= deadline:
+            raise TimeoutError(
+                f"task {self.task_name} [{self.id}] is still {self.status.value} after waiting"
+            )
+        return False, min(step * 1.5, 0.25)
+
+    def wait(self, timeout: float | None = None) -> Any:
+        """Block until final; return the value or raise ``TaskFailed`` / ``TaskCanceled`` /
+        ``TimeoutError``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        step = 0.005
+        while True:
+            self._bridge.drive()
+            done, step = self._poll(deadline, step)
+            if done:
+                return self._outcome()
+            time.sleep(step if deadline is None else max(0, min(step, deadline - time.monotonic())))
+
+    async def wait_async(self, timeout: float | None = None) -> Any:
+        """``wait`` for async code: polls without blocking the event loop."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        step = 0.005
+        while True:
+            await asyncio.to_thread(self._bridge.drive)
+            done, step = await asyncio.to_thread(self._poll, deadline, step)
+            if done:
+                return self._outcome()
+            await asyncio.sleep(step)
+
+    def cancel(self) -> Result:
+        """Cancel: PENDING/RETRYING never run; a RUNNING task sees ``context.cancelled``."""
+        self._record = self._bridge.cancel(self._record.id)._record
+        return self
+
+
+def _with_dedup(record: Record) -> Record:
+    import attrs
+
+    return attrs.evolve(record, deduplicated=True)

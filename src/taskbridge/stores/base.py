@@ -1,0 +1,189 @@
+"""The state store protocol: the small set of atomic operations the core's semantics rest on.
+
+Every method that changes state is atomic with respect to every other process using the same
+store; that is what makes idempotency claims, status transitions and crash recovery correct with
+many producers and workers. Times are Unix timestamps (float seconds). Reads never change state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from taskbridge.record import ErrorInfo, Record
+from taskbridge.status import Status
+
+
+def _statuses(value: Any) -> frozenset[Status] | None:
+    if value is None:
+        return None
+    if isinstance(value, Status | str):
+        return frozenset({Status(value)})
+    return frozenset(Status(v) for v in value)
+
+
+@attrs.frozen
+class RecordFilter:
+    """Which records ``list`` and ``count`` return. ``since``/``until`` bound ``enqueued_at``."""
+
+    status: frozenset[Status] | None = attrs.field(default=None, converter=_statuses)
+    task_name: str | None = None
+    queue: str | None = None
+    since: float | None = None
+    until: float | None = None
+    #: False leaves out FAILED records that ``Bridge.retry`` already re-enqueued.
+    include_retried: bool = True
+
+    def matches(self, record: Record) -> bool:
+        """The reference semantics every store must reproduce."""
+        return (
+            (self.status is None or record.status in self.status)
+            and (self.task_name is None or record.task_name == self.task_name)
+            and (self.queue is None or record.queue == self.queue)
+            and (self.since is None or record.enqueued_at >= self.since)
+            and (self.until is None or record.enqueued_at < self.until)
+            and (self.include_retried or record.retried_as is None)
+        )
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """Execution records, idempotency claims, schedules and worker presence.
+
+    An idempotency claim for key K is *live* while the record it points at is PENDING, RUNNING
+    or RETRYING, or SUCCEEDED with ``finished_at + idempotency_ttl > now``; FAILED and CANCELED
+    release it.
+    """
+
+    def create(
+        self, records: Sequence[Record], *, now: float, idempotency_ttl: float
+    ) -> list[Record]:
+        """Store new PENDING records and claim their idempotency keys, all or nothing.
+
+        A record whose key has a live claim (including one made earlier in the same batch) is
+        not stored; the existing record is returned in its place with ``deduplicated=True``.
+        Returns one record per input, in order.
+        """
+        ...
+
+    def discard(self, ids: Sequence[str]) -> None:
+        """Roll back ``create``: delete these records, if still PENDING, and release their keys."""
+        ...
+
+    def get(self, id: str) -> Record:
+        """The record; raises :class:`~taskbridge.errors.ResultNotFound` for an unknown id."""
+        ...
+
+    def get_many(self, ids: Sequence[str]) -> list[Record | None]:
+        """Records for ``ids`` in order, ``None`` for unknown ones."""
+        ...
+
+    def start(self, id: str, attempt: int, *, worker: str, now: float) -> Record | None:
+        """PENDING/RETRYING with ``attempts == attempt - 1`` and no cancel request → RUNNING.
+
+        Sets ``attempts=attempt``, ``started_at``, ``heartbeat_at`` and ``worker``. Returns the
+        new record, or ``None`` when the record is not in that state (a duplicate delivery, a
+        canceled or finished task): the caller must then not run the task.
+        """
+        ...
+
+    def finish(
+        self,
+        id: str,
+        attempt: int,
+        status: Status,
+        *,
+        now: float,
+        idempotency_ttl: float,
+        value: Any = None,
+        error: ErrorInfo | None = None,
+        run_at: float | None = None,
+        envelope: Any = None,
+    ) -> Record | None:
+        """End attempt ``attempt``: RUNNING (with that attempt number) → ``status``.
+
+        ``status`` is SUCCEEDED (stores ``value``; keeps the key claimed ``idempotency_ttl``
+        more seconds), FAILED or CANCELED (stores ``error``; releases the key), or RETRYING
+        (stores ``error``, ``run_at`` and the next attempt's ``envelope``). Final states set
+        ``finished_at``. Returns ``None`` when the record is no longer RUNNING that attempt
+        (the reaper or a cancel got there first).
+        """
+        ...
+
+    def heartbeat(self, id: str, attempt: int, *, now: float) -> bool | None:
+        """Record that attempt ``attempt`` is alive; returns its cancel request flag.
+
+        ``None`` when the record is no longer RUNNING that attempt.
+        """
+        ...
+
+    def set_progress(self, id: str, percent: float, message: str) -> None:
+        """Store the task's latest progress report."""
+        ...
+
+    def cancel(self, id: str, *, now: float) -> Record:
+        """PENDING/RETRYING → CANCELED (key released); RUNNING → ``cancel_requested``.
+
+        A final record is returned unchanged. Raises ``ResultNotFound`` for an unknown id.
+        """
+        ...
+
+    def mark_retried(self, id: str, new_id: str) -> Record | None:
+        """Set ``retried_as`` on a FAILED record not yet retried; ``None`` otherwise."""
+        ...
+
+    def stale(self, *, before: float, limit: int = 100) -> list[Record]:
+        """RUNNING records whose last heartbeat is older than ``before``."""
+        ...
+
+    def list(
+        self, filter: RecordFilter, *, limit: int = 100, offset: int = 0
+    ) -> list[Record]:
+        """Records matching ``filter``, newest ``enqueued_at`` first."""
+        ...
+
+    def count(self, filter: RecordFilter) -> int:
+        """How many records match ``filter``, without loading them."""
+        ...
+
+    def purge(self, *, now: float, result_ttl: float) -> int:
+        """Delete final records that finished more than ``result_ttl`` seconds ago."""
+        ...
+
+    def put_schedule(self, name: str, data: dict[str, Any]) -> None:
+        """Create or replace the stored schedule ``name`` (a dict of JSON values)."""
+        ...
+
+    def get_schedule(self, name: str) -> dict[str, Any] | None:
+        """The stored schedule, or ``None``."""
+        ...
+
+    def list_schedules(self) -> dict[str, dict[str, Any]]:
+        """Every stored schedule by name."""
+        ...
+
+    def delete_schedule(self, name: str) -> bool:
+        """Remove a stored schedule; False if there was none."""
+        ...
+
+    def register_worker(self, worker_id: str, info: dict[str, Any], *, ttl: float) -> None:
+        """Announce a live worker for ``ttl`` seconds (renewed while it runs)."""
+        ...
+
+    def unregister_worker(self, worker_id: str) -> None:
+        """Remove a worker's announcement at shutdown."""
+        ...
+
+    def workers(self) -> list[dict[str, Any]]:
+        """The workers announced and not expired."""
+        ...
+
+    def ping(self) -> None:
+        """Raise ``EnqueueError`` if the store cannot be reached."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and file handles."""
+        ...
