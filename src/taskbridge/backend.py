@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import attrs
 
 from taskbridge.envelope import Envelope
+from taskbridge.record import Record
 from taskbridge.stores.base import StateStore
 
 if TYPE_CHECKING:
@@ -91,6 +92,25 @@ class Backend(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+@runtime_checkable
+class AtomicEnqueue(Protocol):
+    """Optional: a backend whose store and queue share one server can write the records, the
+    idempotency claims and the engine's messages in a single atomic round trip.
+
+    Same contract as ``StateStore.create`` followed by ``Backend.enqueue`` for the records that
+    were not deduplicated, but all or nothing, so no rollback is ever needed.
+    """
+
+    def create_and_enqueue(
+        self,
+        records: Sequence[Record],
+        envelopes: Sequence[Envelope],
+        *,
+        now: float,
+        idempotency_ttl: float,
+    ) -> list[Record]: ...
 
 
 class BackendFactory(Protocol):

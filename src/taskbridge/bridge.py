@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from taskbridge import _json, registry
-from taskbridge.backend import Backend
+from taskbridge.backend import AtomicEnqueue, Backend
 from taskbridge.config import BackendURL, Settings, check_queue
 from taskbridge.envelope import Envelope, Step
 from taskbridge.errors import (
@@ -182,6 +182,29 @@ class Bridge:
         self, records: Sequence[Record], envelopes: Sequence[Envelope], now: float
     ) -> list[Record]:
         """Claim keys and write records, then send the envelopes; undo the writes on failure."""
+        ttl = self.settings.idempotency_ttl
+        if isinstance(self.backend, AtomicEnqueue):
+            try:
+                stored = self.backend.create_and_enqueue(
+                    records, envelopes, now=now, idempotency_ttl=ttl
+                )
+            except TaskBridgeError:
+                raise
+            except Exception as exc:
+                raise EnqueueError(
+                    f"{self.url.engine} could not store and send {len(records)} task(s) "
+                    f"via {self.url.redacted()}: {exc}"
+                ) from exc
+        else:
+            stored = self._store_then_send(records, envelopes, now)
+        for record in stored:
+            if not record.deduplicated:
+                self.hooks.taskbridge_enqueued(record=record)
+        return stored
+
+    def _store_then_send(
+        self, records: Sequence[Record], envelopes: Sequence[Envelope], now: float
+    ) -> list[Record]:
         try:
             stored = self.store.create(
                 records, now=now, idempotency_ttl=self.settings.idempotency_ttl
@@ -204,9 +227,6 @@ class Bridge:
                 raise EnqueueError(
                     f"{self.url.engine} refused {len(to_send)} task(s): {exc}"
                 ) from exc
-        for record in stored:
-            if not record.deduplicated:
-                self.hooks.taskbridge_enqueued(record=record)
         return stored
 
     def send(self, envelopes: Sequence[Envelope]) -> None:
