@@ -8,7 +8,7 @@ import json
 import math
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from taskbridge.errors import ArgumentsNotSerializable
 
@@ -63,7 +63,7 @@ def _check(value: object, path: str, active: set[int]) -> None:
         if id(value) in active:
             raise _fail(path, value, "the value contains itself (a cycle)")
         active.add(id(value))
-        for index, item in enumerate(value):  # type: ignore[attr-defined]
+        for index, item in enumerate(cast("list[Any]", value)):
             _check(item, f"{path}[{index}]", active)
         active.discard(id(value))
         return
@@ -71,7 +71,7 @@ def _check(value: object, path: str, active: set[int]) -> None:
         if id(value) in active:
             raise _fail(path, value, "the value contains itself (a cycle)")
         active.add(id(value))
-        for key, item in value.items():  # type: ignore[attr-defined]
+        for key, item in cast("dict[Any, Any]", value).items():
             if type(key) is not str:
                 raise ArgumentsNotSerializable(
                     f"{path}: key {key!r} is a {type(key).__qualname__}, JSON object keys must "

@@ -67,7 +67,11 @@ class Backend(Protocol):
     #: The engine name this backend is registered under (``huey``, ``rq``, ...).
     engine: str
     capabilities: Capabilities
-    store: StateStore
+
+    @property
+    def store(self) -> StateStore:
+        """The state store that goes with this backend (same server, same namespace)."""
+        ...
 
     def enqueue(self, envelopes: Sequence[Envelope]) -> None:
         """Send the envelopes, honouring each ``run_at``, ``queue`` and ``priority``.

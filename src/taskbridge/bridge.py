@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import threading
 import time
@@ -258,7 +259,7 @@ class Bridge:
             self.backend.cancel(step_id)
 
     def list(self, filter: RecordFilter | None = None, *, limit: int = 100, offset: int = 0,
-             **criteria: Any) -> list[Result]:
+             **criteria: Any) -> builtins.list[Result]:
         """Executions matching ``filter`` (or keyword criteria), newest first."""
         flt = filter or RecordFilter(**criteria)
         return [Result(self, r) for r in self.store.list(flt, limit=limit, offset=offset)]
@@ -266,7 +267,7 @@ class Bridge:
     def count(self, filter: RecordFilter | None = None, **criteria: Any) -> int:
         return self.store.count(filter or RecordFilter(**criteria))
 
-    def failed(self, *, limit: int = 100, offset: int = 0) -> list[Result]:
+    def failed(self, *, limit: int = 100, offset: int = 0) -> builtins.list[Result]:
         """The dead-letter list: FAILED executions not yet retried, newest first."""
         flt = RecordFilter(status=Status.FAILED, include_retried=False)
         return self.list(flt, limit=limit, offset=offset)

@@ -88,7 +88,7 @@ class TaskTimeout(TaskBridgeError):
     """An attempt ran longer than the task's ``timeout`` and was stopped."""
 
 
-class Retry(TaskBridgeError):  # noqa: N818 - the public name the contract gives
+class Retry(TaskBridgeError):
     """Raised inside a task to ask for another attempt, after ``delay`` seconds."""
 
     def __init__(self, delay: float | None = None, reason: str = "") -> None:

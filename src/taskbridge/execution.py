@@ -79,7 +79,7 @@ def execute(bridge: Bridge, envelope: Envelope, *, worker: str | None = None) ->
         try:
             value = _run(task, envelope, context)
             _json.check_json(value, "result")
-        except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then judged
+        except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise  # the worker is going down; crash recovery takes over
             return _handle_failure(bridge, task, envelope, context, exc)
@@ -153,7 +153,7 @@ def _heartbeat(bridge: Bridge, envelope: Envelope, context: TaskContext) -> Iter
                 flag = bridge.store.heartbeat(envelope.id, envelope.attempt, now=time.time())
                 if flag or (envelope.chain_id and _chain_cancel_requested(bridge, envelope)):
                     context._cancelled.set()
-            except Exception:  # noqa: BLE001 - a store hiccup must not kill the task
+            except Exception:
                 logger.warning("heartbeat for %s failed", envelope.id, exc_info=True)
 
     thread = threading.Thread(target=beat, name=f"taskbridge-heartbeat-{envelope.id}",
@@ -221,7 +221,7 @@ def _finish_failed(bridge: Bridge, envelope: Envelope, error: ErrorInfo) -> Reco
     return finished
 
 
-def _lost_race(envelope: Envelope) -> None:
+def _lost_race(envelope: Envelope) -> Record | None:
     logger.warning(
         "%s [%s] attempt %d finished after it was canceled or declared lost; result dropped",
         envelope.task_name, envelope.id, envelope.attempt,
@@ -281,7 +281,7 @@ def _end_chain(
         return
     if chain.status is not Status.RUNNING:
         # Canceled before its first step ever ran.
-        record = store.cancel(envelope.chain_id, now=time.time())
+        record: Record | None = store.cancel(envelope.chain_id, now=time.time())
     else:
         record = store.finish(
             envelope.chain_id, 1, status, now=time.time(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from taskbridge.errors import DuplicateTaskName, TaskNotRegistered
 
@@ -12,17 +12,19 @@ if TYPE_CHECKING:
     from taskbridge.task import Task
 
 _lock = threading.Lock()
-_tasks: dict[str, Task] = {}
+_tasks: dict[str, Task[Any, Any]] = {}
 
 
-def _same_definition(a: Task, b: Task) -> bool:
+def _same_definition(a: Task[Any, Any], b: Task[Any, Any]) -> bool:
     # Re-importing a module (a reload, or a script run as __main__ and imported) defines the
     # same function again; that is not a clash.
     code_a, code_b = a.func.__code__, b.func.__code__
-    return (code_a.co_filename, code_a.co_firstlineno) == (code_b.co_filename, code_b.co_firstlineno)
+    return (code_a.co_filename, code_a.co_firstlineno) == (
+        code_b.co_filename, code_b.co_firstlineno
+    )
 
 
-def register(task: Task) -> None:
+def register(task: Task[Any, Any]) -> None:
     """Add ``task``; a different function already under its name is :class:`DuplicateTaskName`."""
     with _lock:
         existing = _tasks.get(task.name)
@@ -40,7 +42,7 @@ def unregister(name: str) -> None:
         _tasks.pop(name, None)
 
 
-def lookup(name: str) -> Task:
+def lookup(name: str) -> Task[Any, Any]:
     """The task registered as ``name``; :class:`TaskNotRegistered` if none is."""
     try:
         return _tasks[name]
@@ -51,7 +53,7 @@ def lookup(name: str) -> Task:
         ) from None
 
 
-def all_tasks() -> dict[str, Task]:
+def all_tasks() -> dict[str, Task[Any, Any]]:
     """A snapshot of every registered task by name."""
     with _lock:
         return dict(_tasks)

@@ -132,7 +132,7 @@ class Task(Generic[P, R]):
         return self.func(*args, **kwargs)  # type: ignore[no-any-return]
 
     @property
-    def __name__(self) -> str:  # noqa: PLW3201 - mirrors the wrapped function for tooling
+    def __name__(self) -> str:
         return self.func.__name__
 
     @property
@@ -281,7 +281,7 @@ def _make_task(
             "@task(idempotency_key=...) takes a callable of the task's arguments; "
             "for a fixed key use task.using(idempotency_key='...')"
         )
-    new = Task(
+    new: Task[Any, Any] = Task(
         func=func,
         name=name or f"{func.__module__}.{func.__qualname__}",
         queue=queue,

@@ -45,7 +45,7 @@ def worker_services(bridge: Bridge, options: WorkerOptions) -> Iterator[str]:
             try:
                 bridge.store.register_worker(worker_id, info, ttl=3 * interval)
                 recover_lost(bridge)
-            except Exception:  # noqa: BLE001 - keep trying while the store is down
+            except Exception:
                 logger.warning("worker housekeeping failed; retrying", exc_info=True)
             if stop.wait(interval):
                 return

@@ -7,6 +7,7 @@ many producers and workers. Times are Unix timestamps (float seconds). Reads nev
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -140,7 +141,7 @@ class StateStore(Protocol):
 
     def list(
         self, filter: RecordFilter, *, limit: int = 100, offset: int = 0
-    ) -> list[Record]:
+    ) -> builtins.list[Record]:
         """Records matching ``filter``, newest ``enqueued_at`` first."""
         ...
 
@@ -176,7 +177,7 @@ class StateStore(Protocol):
         """Remove a worker's announcement at shutdown."""
         ...
 
-    def workers(self) -> list[dict[str, Any]]:
+    def workers(self) -> builtins.list[dict[str, Any]]:
         """The workers announced and not expired."""
         ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import threading
 import time
 from collections.abc import Sequence
@@ -170,7 +171,9 @@ class MemoryStore:
             ]
             return found[:limit]
 
-    def list(self, filter: RecordFilter, *, limit: int = 100, offset: int = 0) -> list[Record]:
+    def list(
+        self, filter: RecordFilter, *, limit: int = 100, offset: int = 0
+    ) -> builtins.list[Record]:
         with self._lock:
             found = [r for r in self._records.values() if filter.matches(r)]
         found.sort(key=lambda r: r.enqueued_at, reverse=True)
@@ -219,7 +222,7 @@ class MemoryStore:
         with self._lock:
             self._workers.pop(worker_id, None)
 
-    def workers(self) -> list[dict[str, Any]]:
+    def workers(self) -> builtins.list[dict[str, Any]]:
         now = time.time()
         with self._lock:
             return [dict(info, id=wid) for wid, (exp, info) in self._workers.items() if exp > now]
