@@ -14,6 +14,8 @@ from taskbridge.errors import ConfigurationError, InvalidTaskOptions
 
 DEFAULT_URL = "huey+sqlite:///taskbridge.db"
 ENV_URL = "TASKBRIDGE_URL"
+#: Overrides the heartbeat default, e.g. a short one for tests of crash recovery.
+ENV_HEARTBEAT = "TASKBRIDGE_HEARTBEAT_INTERVAL"
 
 _ENGINE = re.compile(r"^[a-z][a-z0-9_]*$")
 _QUEUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -118,6 +120,14 @@ class Settings:
         env_url = os.environ.get(ENV_URL)
         if env_url:
             values["url"] = env_url
+        env_heartbeat = os.environ.get(ENV_HEARTBEAT)
+        if env_heartbeat:
+            try:
+                values["heartbeat_interval"] = float(env_heartbeat)
+            except ValueError:
+                raise ConfigurationError(
+                    f"{ENV_HEARTBEAT}={env_heartbeat!r} is not a number of seconds"
+                ) from None
         for key, value in (framework or {}).items():
             values[key.lower()] = value
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,41 @@
+"""The pytest plugin (``pytest11`` entry point): the ``taskbridge_memory`` fixture and the
+``--taskbridge-url`` option the conformance suite reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from taskbridge.testing.kit import MemoryKit
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("taskbridge")
+    group.addoption(
+        "--taskbridge-url",
+        action="append",
+        dest="taskbridge_url",
+        default=None,
+        metavar="URL",
+        help="backend URL for the taskbridge conformance suite (repeatable; default: "
+        "$TASKBRIDGE_CONFORMANCE_URLS, comma-separated, else memory://)",
+    )
+
+
+@pytest.fixture
+def taskbridge_memory() -> Iterator[MemoryKit]:
+    """Point the default bridge at a fresh ``memory://`` bridge for one test, then restore it."""
+    # Imported here so that merely having taskbridge installed costs pytest runs nothing.
+    from taskbridge.bridge import Bridge, set_bridge
+    from taskbridge.testing.kit import MemoryKit
+
+    bridge = Bridge("memory://")
+    previous = set_bridge(bridge)
+    try:
+        yield MemoryKit(bridge)
+    finally:
+        set_bridge(previous)
+        bridge.close()
