@@ -30,7 +30,11 @@ class Step:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Step:
-        return cls(data["task"], data.get("args", ()), data.get("kwargs", {}))
+        if not isinstance(data, dict):
+            raise TypeError(f"a chain step is a JSON object, got {type(data).__name__}")
+        data = {"args": [], "kwargs": {}, **data}
+        return cls(_typed(data, "task", str), _typed(data, "args", list),
+                   _typed(data, "kwargs", dict))
 
 
 @attrs.frozen
@@ -109,7 +113,9 @@ class Envelope:
                 chain_id=_typed(data, "chain_id", (str, type(None))),
             )
             _json.check_arguments(envelope.args, envelope.kwargs)
-        except (KeyError, TypeError, ArgumentsNotSerializable) as exc:
+        except KeyError as exc:
+            raise ValueError(f"malformed envelope: missing field {exc.args[0]!r}") from exc
+        except (TypeError, ArgumentsNotSerializable) as exc:
             raise ValueError(f"malformed envelope: {exc}") from exc
         return envelope
 
@@ -121,7 +127,8 @@ class Envelope:
 
 def _typed(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
     value = data[key]
-    if not isinstance(value, kind):
+    # JSON true/false are bools, never numbers, though bool subclasses int in Python.
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise TypeError(f"field {key!r} has type {type(value).__name__}")
     return value
 

@@ -1,0 +1,18 @@
+"""Fixtures shared by taskbridge's own tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from taskbridge import registry
+
+
+@pytest.fixture(autouse=True)
+def _forget_throwaway_tasks() -> Iterator[None]:
+    """Unregister the tasks a test defined, so every test starts from the same registry."""
+    before = set(registry.all_tasks())
+    yield
+    for name in set(registry.all_tasks()) - before:
+        registry.unregister(name)
