@@ -1,0 +1,254 @@
+"""The Lua scripts behind :class:`~taskbridge.stores.redis.RedisStore`, one per state change.
+
+Every script but ``QUERY`` starts with ``PRELUDE`` and takes the namespace as ``ARGV[1]``; they
+use only commands and arguments Redis 6.2 has.
+"""
+
+from __future__ import annotations
+
+PRELUDE = """
+local ns = ARGV[1]
+local function k(...) return table.concat({ns, ...}, ':') end
+local function release(id, key)
+  if key then
+    local claim = k('idem', key)
+    if redis.call('GET', claim) == id then redis.call('DEL', claim) end
+  end
+end
+-- Re-file a record in the status-dependent indexes after its status (or retried_as) changed.
+local function place(id, old)
+  local f = redis.call('HMGET', k('rec', id),
+    'status', 'enqueued_at', 'finished_at', 'heartbeat_at', 'retried_as')
+  if old then redis.call('ZREM', k('idx', 'status', old), id) end
+  redis.call('ZREM', k('idx', 'dead'), id)
+  redis.call('ZREM', k('idx', 'finished'), id)
+  redis.call('ZREM', k('idx', 'heartbeat'), id)
+  local s = f[1]
+  redis.call('ZADD', k('idx', 'status', s), f[2], id)
+  if s == 'FAILED' and not f[5] then redis.call('ZADD', k('idx', 'dead'), f[2], id) end
+  if s == 'SUCCEEDED' or s == 'FAILED' or s == 'CANCELED' then
+    redis.call('ZADD', k('idx', 'finished'), f[3] or '0', id)
+  elseif s == 'RUNNING' then
+    redis.call('ZADD', k('idx', 'heartbeat'), f[4] or '0', id)
+  end
+end
+local function drop(id)
+  local f = redis.call('HMGET', k('rec', id), 'status', 'task_name', 'queue', 'idempotency_key')
+  for _, index in ipairs({k('idx', 'all'), k('idx', 'status', f[1]), k('idx', 'task', f[2]),
+      k('idx', 'queue', f[3]), k('idx', 'dead'), k('idx', 'finished'), k('idx', 'heartbeat')}) do
+    redis.call('ZREM', index, id)
+  end
+  release(id, f[4])
+  redis.call('DEL', k('rec', id))
+end
+-- Set JSON fields from (name, value) argument pairs; an empty value means None.
+local function assign(id, from)
+  for i = from, #ARGV, 2 do
+    if ARGV[i + 1] == '' then redis.call('HDEL', k('rec', id), ARGV[i])
+    else redis.call('HSET', k('rec', id), ARGV[i], ARGV[i + 1]) end
+  end
+end
+-- Run raw commands encoded as: count, then per command its length and arguments.
+local function run(i)
+  local n = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, n do
+    local len = tonumber(ARGV[i])
+    redis.call(unpack(ARGV, i + 1, i + len))
+    i = i + 1 + len
+  end
+  return i
+end
+"""
+
+CREATE = """
+local now, ttl, i = tonumber(ARGV[2]), tonumber(ARGV[3]), 5
+local out = {}
+for r = 1, tonumber(ARGV[4]) do
+  local id, key, nfields = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local owner = key ~= '' and redis.call('GET', k('idem', key))
+  if owner then
+    local f = redis.call('HMGET', k('rec', owner), 'status', 'finished_at')
+    if not f[1] or f[1] == 'FAILED' or f[1] == 'CANCELED'
+        or (f[1] == 'SUCCEEDED' and (tonumber(f[2]) or 0) + ttl <= now) then
+      owner = false
+    end
+  end
+  i = i + 3
+  if owner then
+    out[r] = redis.call('HGETALL', k('rec', owner))
+    i = i + 2 * nfields
+    local n = tonumber(ARGV[i]); i = i + 1
+    for _ = 1, n do i = i + 1 + tonumber(ARGV[i]) end
+  else
+    redis.call('HSET', k('rec', id), unpack(ARGV, i, i + 2 * nfields - 1))
+    i = i + 2 * nfields
+    local f = redis.call('HMGET', k('rec', id), 'enqueued_at', 'task_name', 'queue')
+    redis.call('ZADD', k('idx', 'all'), f[1], id)
+    redis.call('ZADD', k('idx', 'task', f[2]), f[1], id)
+    redis.call('ZADD', k('idx', 'queue', f[3]), f[1], id)
+    place(id, false)
+    if key ~= '' then redis.call('SET', k('idem', key), id) end
+    i = run(i)
+    out[r] = {}
+  end
+end
+return out
+"""
+
+RUN = "run(2)"
+
+DISCARD = """
+for i = 2, #ARGV do
+  if redis.call('HGET', k('rec', ARGV[i]), 'status') == 'PENDING' then drop(ARGV[i]) end
+end
+"""
+
+START = """
+local id, rec = ARGV[2], k('rec', ARGV[2])
+local f = redis.call('HMGET', rec, 'status', 'attempts', 'cancel_requested')
+if (f[1] ~= 'PENDING' and f[1] ~= 'RETRYING') or tonumber(f[2]) ~= tonumber(ARGV[3]) - 1
+    or f[3] == 'true' then
+  return false
+end
+redis.call('HSET', rec, 'status', 'RUNNING', 'attempts', ARGV[3], 'started_at', ARGV[4],
+  'heartbeat_at', ARGV[4], 'worker', ARGV[5])
+place(id, f[1])
+return redis.call('HGETALL', rec)
+"""
+
+FINISH = """
+local id, rec, status = ARGV[2], k('rec', ARGV[2]), ARGV[4]
+local f = redis.call('HMGET', rec, 'status', 'attempts', 'idempotency_key')
+if f[1] ~= 'RUNNING' or tonumber(f[2]) ~= tonumber(ARGV[3]) then return false end
+redis.call('HSET', rec, 'status', status)
+assign(id, 5)
+place(id, 'RUNNING')
+if status == 'FAILED' or status == 'CANCELED' then release(id, f[3]) end
+return redis.call('HGETALL', rec)
+"""
+
+HEARTBEAT = """
+local id, rec = ARGV[2], k('rec', ARGV[2])
+local f = redis.call('HMGET', rec, 'status', 'attempts', 'cancel_requested')
+if f[1] ~= 'RUNNING' or tonumber(f[2]) ~= tonumber(ARGV[3]) then return -1 end
+redis.call('HSET', rec, 'heartbeat_at', ARGV[4])
+redis.call('ZADD', k('idx', 'heartbeat'), ARGV[4], id)
+if f[3] == 'true' then return 1 end
+return 0
+"""
+
+PROGRESS = """
+if redis.call('EXISTS', k('rec', ARGV[2])) == 1 then assign(ARGV[2], 3) end
+"""
+
+CANCEL = """
+local id, rec = ARGV[2], k('rec', ARGV[2])
+local f = redis.call('HMGET', rec, 'status', 'idempotency_key')
+if not f[1] then return false end
+if f[1] == 'PENDING' or f[1] == 'RETRYING' then
+  redis.call('HSET', rec, 'status', 'CANCELED', 'finished_at', ARGV[3])
+  place(id, f[1])
+  release(id, f[2])
+elseif f[1] == 'RUNNING' then
+  redis.call('HSET', rec, 'cancel_requested', 'true')
+end
+return redis.call('HGETALL', rec)
+"""
+
+MARK_RETRIED = """
+local id, rec = ARGV[2], k('rec', ARGV[2])
+local f = redis.call('HMGET', rec, 'status', 'retried_as')
+if f[1] ~= 'FAILED' or f[2] then return false end
+redis.call('HSET', rec, 'retried_as', ARGV[3])
+place(id, 'FAILED')
+return redis.call('HGETALL', rec)
+"""
+
+# Oldest finished first; addition is monotonic, so the first one kept ends the batch.
+PURGE = """
+local now, ttl, n = tonumber(ARGV[2]), tonumber(ARGV[3]), 0
+local found = redis.call('ZRANGE', k('idx', 'finished'), 0, tonumber(ARGV[4]) - 1, 'WITHSCORES')
+for i = 1, #found, 2 do
+  if tonumber(found[i + 1]) + ttl > now then break end
+  drop(found[i])
+  n = n + 1
+end
+return n
+"""
+
+# Read-only. KEYS: ARGV[5] status indexes (any of them), then indexes a record must all be in.
+# Walks the smallest source in the time range and checks membership in the others.
+QUERY = """
+local min, max, offset, limit, ng = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]),
+  tonumber(ARGV[5])
+local group, every = {}, {}
+for j = 1, #KEYS do
+  if j <= ng then group[#group + 1] = KEYS[j] else every[#every + 1] = KEYS[j] end
+end
+local best, bestn = 0, math.huge
+for j, key in ipairs(every) do
+  local n = redis.call('ZCOUNT', key, min, max)
+  if n < bestn then best, bestn = j, n end
+end
+local gn = 0
+for _, key in ipairs(group) do gn = gn + redis.call('ZCOUNT', key, min, max) end
+if ng > 0 and gn <= bestn then best = 0 end
+local function member(id)
+  for j, key in ipairs(every) do
+    if j ~= best and not redis.call('ZSCORE', key, id) then return false end
+  end
+  if ng == 0 or best == 0 then return true end
+  for _, key in ipairs(group) do
+    if redis.call('ZSCORE', key, id) then return true end
+  end
+  return false
+end
+if best == 0 then
+  if limit < 0 and #every == 0 then return gn end
+  local found = {}
+  for _, key in ipairs(group) do
+    local part = redis.call('ZREVRANGEBYSCORE', key, max, min, 'WITHSCORES')
+    for i = 1, #part, 2 do
+      if member(part[i]) then found[#found + 1] = {part[i], tonumber(part[i + 1])} end
+    end
+  end
+  if limit < 0 then return #found end
+  table.sort(found, function(a, b)
+    if a[2] ~= b[2] then return a[2] > b[2] end
+    return a[1] > b[1]
+  end)
+  local page = {}
+  for i = offset + 1, math.min(#found, offset + limit) do page[#page + 1] = found[i][1] end
+  return page
+end
+local source, seen, page, at = every[best], 0, {}, 0
+while true do
+  local chunk = redis.call('ZREVRANGEBYSCORE', source, max, min, 'LIMIT', at, 500)
+  for _, id in ipairs(chunk) do
+    if member(id) then
+      seen = seen + 1
+      if limit >= 0 and seen > offset then
+        page[#page + 1] = id
+        if #page >= limit then return page end
+      end
+    end
+  end
+  if #chunk < 500 then break end
+  at = at + 500
+end
+if limit < 0 then return seen end
+return page
+"""
+
+SCRIPTS = {
+    "create": CREATE,
+    "run": RUN,
+    "discard": DISCARD,
+    "start": START,
+    "finish": FINISH,
+    "heartbeat": HEARTBEAT,
+    "progress": PROGRESS,
+    "cancel": CANCEL,
+    "mark_retried": MARK_RETRIED,
+    "purge": PURGE,
+}

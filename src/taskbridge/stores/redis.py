@@ -1,0 +1,342 @@
+"""A state store on Redis (6.2 or later), every state change one atomic Lua script.
+
+Key layout, under the namespace ``ns`` (default ``taskbridge``):
+
+==============================  ==================================================================
+``ns:rec:<id>``                 hash, a field per record field: strings raw (``status``,
+                                ``queue``, ``task_name``, ``idempotency_key``, ``worker``, ...),
+                                everything else JSON; a ``None`` field is absent
+``ns:idx:all``                  zset of every record id, scored by ``enqueued_at``
+``ns:idx:status:<STATUS>``      zset per status, scored by ``enqueued_at``
+``ns:idx:task:<name>``          zset per task name, scored by ``enqueued_at``
+``ns:idx:queue:<name>``         zset per queue, scored by ``enqueued_at``
+``ns:idx:dead``                 zset of FAILED records not yet retried (the dead letters)
+``ns:idx:finished``             zset of final records scored by ``finished_at`` (for ``purge``)
+``ns:idx:heartbeat``            zset of RUNNING records scored by ``heartbeat_at`` (for ``stale``)
+``ns:idem:<key>``               string: the id of the record holding idempotency key ``<key>``
+``ns:schedules``                hash: schedule name -> JSON
+``ns:worker:<id>``              string: worker info JSON, expiring after the worker's ttl
+``ns:workers``                  zset of worker ids scored by expiry time
+==============================  ==================================================================
+
+Scripts build key names from the namespace at run time, so the store needs a single Redis
+server (not Redis Cluster). Scores are always handed to Redis as the text Python wrote, never
+as Lua numbers, which Lua would round to 14 digits.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import redis
+
+from taskbridge import _json
+from taskbridge.errors import EnqueueError, ResultNotFound
+from taskbridge.record import ErrorInfo, Record
+from taskbridge.status import Status
+from taskbridge.stores._redis_lua import PRELUDE, QUERY, SCRIPTS
+from taskbridge.stores.base import RecordFilter
+
+CommandArg = str | bytes | int | float
+Commands = Sequence[Sequence[CommandArg]]
+
+#: Raw commands a backend may run inside ``create`` / ``run_commands``: writes only.
+ALLOWED_COMMANDS = frozenset(
+    {"HSET", "HMSET", "SET", "RPUSH", "LPUSH", "ZADD", "SADD", "EXPIRE", "PEXPIRE", "PUBLISH"}
+)
+_RAW_FIELDS = frozenset(
+    {"id", "task_name", "queue", "status", "idempotency_key", "worker", "retried_as", "chain_id"}
+)
+_PURGE_BATCH = 500
+
+def _encode(record: Record) -> list[str]:
+    """The record as flat hash field/value pairs, leaving out ``None`` fields."""
+    pairs: list[str] = []
+    for name, value in record.to_dict().items():
+        if value is not None:
+            pairs += [name, value if name in _RAW_FIELDS else _json.dumps(value)]
+    return pairs
+
+
+def _decode(flat: Sequence[bytes]) -> Record:
+    data: dict[str, Any] = {}
+    for raw_name, raw in zip(flat[::2], flat[1::2], strict=True):
+        name = raw_name.decode()
+        data[name] = raw.decode() if name in _RAW_FIELDS else _json.loads(raw)
+    return Record.from_dict(data)
+
+
+def _texts(values: Any) -> list[str]:
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
+def _json_or_empty(value: Any) -> str:
+    return "" if value is None else _json.dumps(value)
+
+
+def encode_commands(commands: Commands) -> list[CommandArg]:
+    """Flatten raw commands into script arguments, refusing any command not allowed."""
+    flat: list[CommandArg] = [len(commands)]
+    for command in commands:
+        name = command[0].decode() if isinstance(command[0], bytes) else str(command[0])
+        if name.upper() not in ALLOWED_COMMANDS:
+            raise ValueError(
+                f"Redis command {name!r} cannot run inside a store script; "
+                f"use one of {', '.join(sorted(ALLOWED_COMMANDS))}"
+            )
+        flat += [len(command), *command]
+    return flat
+
+
+class RedisStore:
+    """Records, claims, schedules and workers in one Redis database, under ``namespace``.
+
+    ``url_or_client`` is a ``redis://`` / ``rediss://`` URL or a ``redis.Redis`` made with
+    ``decode_responses=False``. ``client`` and ``key`` let a backend share the connection and
+    the namespace.
+    """
+
+    def __init__(self, url_or_client: str | redis.Redis, *, namespace: str = "taskbridge") -> None:
+        if isinstance(url_or_client, str):
+            self.client: redis.Redis = redis.Redis.from_url(url_or_client)
+            self._owns_client = True
+            self.url = re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url_or_client)
+        else:
+            self.client = url_or_client
+            self._owns_client = False
+            conn = self.client.connection_pool.connection_kwargs
+            where = f"{conn.get('host', 'localhost')}:{conn.get('port', 6379)}"
+            self.url = f"redis://{where}/{conn.get('db', 0)}"
+        self.namespace = namespace
+        self._scripts = {
+            name: self.client.register_script(PRELUDE + body) for name, body in SCRIPTS.items()
+        }
+        self._query = self.client.register_script(QUERY)
+
+    def key(self, *parts: str) -> str:
+        """The namespaced key ``namespace:part:part``."""
+        return ":".join((self.namespace, *parts))
+
+    def _call(self, script: str, *args: Any) -> Any:
+        return self._scripts[script](args=[self.namespace, *args])
+
+    def _unreachable(self, exc: Exception) -> EnqueueError:
+        return EnqueueError(
+            f"cannot reach Redis at {self.url}: {exc}; check that the server is running "
+            "and that the URL's host, port, database and password are right"
+        )
+
+    # -- records ---------------------------------------------------------------------------
+
+    def create(
+        self,
+        records: Sequence[Record],
+        *,
+        now: float,
+        idempotency_ttl: float,
+        commands: Mapping[str, Commands] | None = None,
+    ) -> list[Record]:
+        """``StateStore.create``; ``commands[id]`` also runs, atomically, for each record stored."""
+        args: list[CommandArg] = [repr(float(now)), repr(float(idempotency_ttl)), len(records)]
+        for record in records:
+            fields = _encode(record)
+            args += [record.id, record.idempotency_key or "", len(fields) // 2, *fields]
+            args += encode_commands((commands or {}).get(record.id, ()))
+        try:
+            replies = self._call("create", *args)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise self._unreachable(exc) from exc
+        return [
+            attrs.evolve(_decode(reply), deduplicated=True) if reply else record
+            for record, reply in zip(records, replies, strict=True)
+        ]
+
+    def run_commands(self, commands: Commands) -> None:
+        """Run raw write commands (from :data:`ALLOWED_COMMANDS`) atomically, in one script."""
+        if commands:
+            self._call("run", *encode_commands(commands))
+
+    def discard(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._call("discard", *ids)
+
+    def get(self, id: str) -> Record:
+        [record] = self.get_many([id])
+        if record is None:
+            raise ResultNotFound(f"no task execution has id {id!r} in {self.url}")
+        return record
+
+    def get_many(self, ids: Sequence[str]) -> list[Record | None]:
+        pipe = self.client.pipeline(transaction=False)
+        for id in ids:
+            pipe.hgetall(self.key("rec", id))
+        return [
+            _decode([x for pair in found.items() for x in pair]) if found else None
+            for found in pipe.execute()
+        ]
+
+    def start(self, id: str, attempt: int, *, worker: str, now: float) -> Record | None:
+        reply = self._call("start", id, attempt, repr(float(now)), worker)
+        return _decode(reply) if reply else None
+
+    def finish(
+        self,
+        id: str,
+        attempt: int,
+        status: Status,
+        *,
+        now: float,
+        idempotency_ttl: float,
+        value: Any = None,
+        error: ErrorInfo | None = None,
+        run_at: float | None = None,
+        envelope: Any = None,
+    ) -> Record | None:
+        fields: list[str] = ["error", _json_or_empty(error.to_dict() if error else None)]
+        if status is Status.RETRYING:
+            fields += ["run_at", _json_or_empty(run_at)]
+            fields += ["envelope", _json_or_empty(envelope.to_dict() if envelope else None)]
+        else:
+            fields += ["value", _json_or_empty(value), "finished_at", repr(float(now))]
+        reply = self._call("finish", id, attempt, status.value, *fields)
+        return _decode(reply) if reply else None
+
+    def heartbeat(self, id: str, attempt: int, *, now: float) -> bool | None:
+        flag = self._call("heartbeat", id, attempt, repr(float(now)))
+        return None if flag < 0 else bool(flag)
+
+    def set_progress(self, id: str, percent: float, message: str) -> None:
+        self._call("progress", id, "progress", _json.dumps([float(percent), message]))
+
+    def cancel(self, id: str, *, now: float) -> Record:
+        reply = self._call("cancel", id, repr(float(now)))
+        if not reply:
+            raise ResultNotFound(f"no task execution has id {id!r} in {self.url}")
+        return _decode(reply)
+
+    def mark_retried(self, id: str, new_id: str) -> Record | None:
+        reply = self._call("mark_retried", id, new_id)
+        return _decode(reply) if reply else None
+
+    def stale(self, *, before: float, limit: int = 100) -> list[Record]:
+        ids = self.client.zrangebyscore(
+            self.key("idx", "heartbeat"), "-inf", f"({before!r}", start=0, num=limit
+        )
+        found = self.get_many(_texts(ids))
+        return [r for r in found if r is not None and r.status is Status.RUNNING]
+
+    def _plan(self, filter: RecordFilter) -> tuple[list[str], list[str]] | None:
+        """The status indexes (any of) and other indexes (all of) ``filter`` selects from."""
+        statuses = filter.status
+        if statuses is not None and not statuses:
+            return None
+        if not filter.include_retried and statuses is None:
+            statuses = frozenset(Status)
+        group = [
+            # Only FAILED records can be retried, so the dead letters are FAILED minus retried.
+            self.key("idx", "dead")
+            if status is Status.FAILED and not filter.include_retried
+            else self.key("idx", "status", status.value)
+            for status in sorted(statuses or ())
+        ]
+        every = []
+        if filter.task_name is not None:
+            every.append(self.key("idx", "task", filter.task_name))
+        if filter.queue is not None:
+            every.append(self.key("idx", "queue", filter.queue))
+        if not group and not every:
+            every.append(self.key("idx", "all"))
+        return group, every
+
+    @staticmethod
+    def _range(filter: RecordFilter) -> tuple[str, str]:
+        low = "-inf" if filter.since is None else repr(float(filter.since))
+        high = "+inf" if filter.until is None else f"({float(filter.until)!r}"
+        return low, high
+
+    def list(self, filter: RecordFilter, *, limit: int = 100, offset: int = 0) -> list[Record]:
+        plan = self._plan(filter)
+        if plan is None or limit <= 0:
+            return []
+        group, every = plan
+        low, high = self._range(filter)
+        if len(group) + len(every) == 1:
+            ids = self.client.zrevrangebyscore(
+                (group + every)[0], high, low, start=offset, num=limit
+            )
+        else:
+            ids = self._query(keys=group + every, args=[low, high, offset, limit, len(group)])
+        return [r for r in self.get_many(_texts(ids)) if r is not None]
+
+    def count(self, filter: RecordFilter) -> int:
+        plan = self._plan(filter)
+        if plan is None:
+            return 0
+        group, every = plan
+        low, high = self._range(filter)
+        if len(group) + len(every) == 1:
+            return int(self.client.zcount((group + every)[0], low, high))
+        return int(self._query(keys=group + every, args=[low, high, 0, -1, len(group)]))
+
+    def purge(self, *, now: float, result_ttl: float) -> int:
+        total = 0
+        while True:
+            n = int(self._call("purge", repr(float(now)), repr(float(result_ttl)), _PURGE_BATCH))
+            total += n
+            if n < _PURGE_BATCH:
+                return total
+
+    # -- schedules and workers -----------------------------------------------------------------
+
+    def put_schedule(self, name: str, data: dict[str, Any]) -> None:
+        self.client.hset(self.key("schedules"), name, _json.dumps(data))
+
+    def get_schedule(self, name: str) -> dict[str, Any] | None:
+        raw = self.client.hget(self.key("schedules"), name)
+        return None if raw is None else dict(_json.loads(raw))
+
+    def list_schedules(self) -> dict[str, dict[str, Any]]:
+        found = self.client.hgetall(self.key("schedules"))
+        return {_texts([name])[0]: dict(_json.loads(raw)) for name, raw in found.items()}
+
+    def delete_schedule(self, name: str) -> bool:
+        return bool(self.client.hdel(self.key("schedules"), name))
+
+    def register_worker(self, worker_id: str, info: dict[str, Any], *, ttl: float) -> None:
+        now = time.time()
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(self.key("worker", worker_id), _json.dumps(info), px=max(1, int(ttl * 1000)))
+        pipe.zadd(self.key("workers"), {worker_id: now + ttl})
+        pipe.zremrangebyscore(self.key("workers"), "-inf", now)
+        pipe.execute()
+
+    def unregister_worker(self, worker_id: str) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(self.key("worker", worker_id))
+        pipe.zrem(self.key("workers"), worker_id)
+        pipe.execute()
+
+    def workers(self) -> builtins.list[dict[str, Any]]:
+        ids = _texts(self.client.zrangebyscore(self.key("workers"), f"({time.time()!r}", "+inf"))
+        if not ids:
+            return []
+        infos = self.client.mget([self.key("worker", i) for i in ids])
+        return [dict(_json.loads(raw), id=i) for i, raw in zip(ids, infos, strict=True) if raw]
+
+    def ping(self) -> None:
+        try:
+            self.client.ping()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise self._unreachable(exc) from exc
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()
+
+
+__all__ = ["ALLOWED_COMMANDS", "RedisStore", "encode_commands"]
