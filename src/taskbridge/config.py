@@ -38,34 +38,44 @@ class BackendURL:
     @classmethod
     def parse(cls, url: str) -> BackendURL:
         if not isinstance(url, str) or "://" not in url:
+            shown = redact(url) if isinstance(url, str) else url
             raise ConfigurationError(
-                f"backend URL {url!r} is malformed; expected ENGINE+TRANSPORT://..., "
+                f"backend URL {shown!r} is malformed; expected ENGINE+TRANSPORT://..., "
                 "e.g. 'huey+sqlite:///taskbridge.db' or 'rq+redis://localhost:6379/0'"
             )
         scheme, rest = url.split("://", 1)
-        engine, _, transport = scheme.partition("+")
-        if not _ENGINE.match(engine) or (transport and not _ENGINE.match(transport)):
+        engine, plus, transport = scheme.partition("+")
+        if not _ENGINE.fullmatch(engine) or (plus and not _ENGINE.fullmatch(transport)):
             raise ConfigurationError(
-                f"backend URL {url!r}: scheme {scheme!r} is not ENGINE or ENGINE+TRANSPORT "
+                f"backend URL {redact(url)!r}: scheme {scheme!r} is not ENGINE or ENGINE+TRANSPORT "
                 "(lowercase letters, digits and underscores)"
             )
         try:
             parts = urlsplit(f"{transport or engine}://{rest}")
             parts.port  # noqa: B018 - raises ValueError on a bad port
         except ValueError as exc:
-            raise ConfigurationError(f"backend URL {url!r} is malformed: {exc}") from exc
+            raise ConfigurationError(
+                f"backend URL {redact(url)!r} is malformed: {exc}"
+            ) from exc
         options = dict(parse_qsl(parts.query, keep_blank_values=True))
-        transport_url = parts._replace(query="").geturl() if transport else ""
+        # Rebuilt by hand: geturl() drops an empty netloc, turning sqlite:////abs/x.db into
+        # sqlite://abs/x.db (a host) and sqlite:///x.db into sqlite:/x.db.
+        transport_url = f"{transport}://{parts.netloc}{parts.path}" if transport else ""
         return cls(url, engine, transport or None, transport_url, options)
 
     def redacted(self) -> str:
         """The URL with any password replaced, for logs and error messages."""
-        return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", self.raw)
+        return redact(self.raw)
+
+
+def redact(url: str) -> str:
+    """``url`` with every ``user:password@`` password replaced by ``***``."""
+    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def check_queue(name: object) -> str:
     """Validate a queue name: letters, digits, ``_ . -``, at most 100 characters."""
-    if not isinstance(name, str) or not _QUEUE.match(name):
+    if not isinstance(name, str) or not _QUEUE.fullmatch(name):
         raise InvalidTaskOptions(
             f"queue name {name!r} is invalid; use 1-100 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit"
@@ -73,12 +83,19 @@ def check_queue(name: object) -> str:
     return name
 
 
+def _setting_queue(setting: str, name: object) -> str:
+    try:
+        return check_queue(name)
+    except InvalidTaskOptions as exc:
+        raise ConfigurationError(f"{setting}: {exc}") from None
+
+
 def _routes(value: Mapping[str, str] | None) -> dict[str, str]:
     routes = dict(value or {})
     for pattern, queue in routes.items():
-        check_queue(queue)
         if not isinstance(pattern, str):
             raise ConfigurationError(f"routes: pattern {pattern!r} must be a str")
+        _setting_queue(f"routes[{pattern!r}]", queue)
     return routes
 
 
@@ -91,7 +108,8 @@ def _imports(value: str | Sequence[str] | None) -> tuple[str, ...]:
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not isinstance(value, int | float) or value <= 0:
+    # `not value > 0` also refuses NaN; a bool is not a duration.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise ConfigurationError(f"{attribute.name} must be a positive number, got {value!r}")
 
 
@@ -101,7 +119,9 @@ class Settings:
 
     url: str = DEFAULT_URL
     imports: tuple[str, ...] = attrs.field(default=(), converter=_imports)
-    default_queue: str = attrs.field(default="default", validator=lambda i, a, v: check_queue(v))
+    default_queue: str = attrs.field(
+        default="default", validator=lambda i, a, v: _setting_queue(a.name, v)
+    )
     #: Seconds a finished execution's record is kept.
     result_ttl: float = attrs.field(default=7 * 24 * 3600.0, validator=_positive)
     #: Seconds a SUCCEEDED execution keeps its idempotency key.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import attrs
@@ -23,8 +24,11 @@ def _exception_types(
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if value < 0:
-        raise InvalidTaskOptions(f"RetryPolicy.{attribute.name} must be >= 0, got {value!r}")
+    # `not value >= 0` also refuses NaN, which would poison every delay computed from it.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise InvalidTaskOptions(
+            f"RetryPolicy.{attribute.name} must be a number >= 0, got {value!r}"
+        )
 
 
 @attrs.frozen
@@ -56,7 +60,11 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based) before the next."""
-        ceiling = min(self.backoff * self.factor ** (attempt - 1), self.max_backoff)
+        try:
+            growth = self.backoff * self.factor ** (attempt - 1)
+        except OverflowError:  # a long run of attempts: the exponential left float range
+            growth = math.inf if self.backoff else 0.0
+        ceiling = min(growth, self.max_backoff)
         if self.jitter:
             return (rng or random).uniform(0.0, ceiling)
         return ceiling
