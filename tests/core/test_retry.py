@@ -19,8 +19,8 @@ attempts = st.integers(min_value=1, max_value=5000)
 def expected_ceiling(policy: RetryPolicy, attempt: int) -> float:
     try:
         growth = policy.backoff * policy.factor ** (attempt - 1)
-    except OverflowError:
-        growth = math.inf
+    except OverflowError:  # the exact value is beyond float range: infinite, unless times 0
+        growth = math.inf if policy.backoff else 0.0
     return min(growth, policy.max_backoff)
 
 
