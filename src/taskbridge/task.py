@@ -35,6 +35,14 @@ def check_priority(value: object) -> int:
     return value
 
 
+def check_timeout(value: object) -> float | None:
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int | float) or not value > 0
+    ):
+        raise InvalidTaskOptions(f"timeout must be a positive number of seconds, got {value!r}")
+    return None if value is None else float(value)
+
+
 @attrs.frozen
 class Options:
     """Per-enqueue options set through ``Task.using``; ``None`` means the task's default."""
@@ -56,6 +64,7 @@ class Options:
             )
         if changes.get("priority") is not None:
             check_priority(changes["priority"])
+        check_timeout(changes.get("timeout"))
         delay, run_at = changes.get("delay"), changes.get("run_at")
         if delay is not None and run_at is not None:
             raise InvalidTaskOptions("pass delay= or run_at=, not both")
@@ -272,10 +281,7 @@ def _make_task(
     check_priority(priority)
     if retry is not None and not isinstance(retry, RetryPolicy):
         raise InvalidTaskOptions(f"retry= takes a RetryPolicy, got {retry!r}")
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
-    ):
-        raise InvalidTaskOptions(f"timeout must be a positive number of seconds, got {timeout!r}")
+    check_timeout(timeout)
     if idempotency_key is not None and not callable(idempotency_key):
         raise InvalidTaskOptions(
             "@task(idempotency_key=...) takes a callable of the task's arguments; "
