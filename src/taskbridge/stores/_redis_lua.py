@@ -48,7 +48,30 @@ local function assign(id, from)
     else redis.call('HSET', k('rec', id), ARGV[i], ARGV[i + 1]) end
   end
 end
--- Run raw commands encoded as: count, then per command its length and arguments.
+-- Raw commands are encoded as: count, then per command its length and arguments.
+-- Redis does not undo a script's writes when a command fails, so key types are checked first.
+local KINDS = {HSET = 'hash', HMSET = 'hash', RPUSH = 'list', LPUSH = 'list', ZADD = 'zset',
+  SADD = 'set'}
+local function check(i)
+  local n = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, n do
+    local want = KINDS[string.upper(ARGV[i + 1])]
+    if want then
+      local have = redis.call('TYPE', ARGV[i + 2])['ok']
+      if have ~= 'none' and have ~= want then
+        return ARGV[i + 1] .. ' ' .. ARGV[i + 2] .. ': the key holds a ' .. have ..
+          ', not a ' .. want .. '; nothing was written'
+      end
+    end
+    i = i + 1 + tonumber(ARGV[i])
+  end
+  return nil
+end
+local function skip(i)
+  local n = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, n do i = i + 1 + tonumber(ARGV[i]) end
+  return i
+end
 local function run(i)
   local n = tonumber(ARGV[i]); i = i + 1
   for _ = 1, n do
@@ -56,46 +79,62 @@ local function run(i)
     redis.call(unpack(ARGV, i + 1, i + len))
     i = i + 1 + len
   end
-  return i
 end
 """
 
+# ARGV after the namespace: now, ttl, count, then per record: id, idempotency key or '',
+# field count, field/value pairs, commands. Decides every record first (an earlier record of
+# the batch holds its key for later ones), checks commands, and only then writes.
 CREATE = """
 local now, ttl, i = tonumber(ARGV[2]), tonumber(ARGV[3]), 5
-local out = {}
-for r = 1, tonumber(ARGV[4]) do
-  local id, key, nfields = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-  local owner = key ~= '' and redis.call('GET', k('idem', key))
-  if owner then
-    local f = redis.call('HMGET', k('rec', owner), 'status', 'finished_at')
-    if not f[1] or f[1] == 'FAILED' or f[1] == 'CANCELED'
-        or (f[1] == 'SUCCEEDED' and (tonumber(f[2]) or 0) + ttl <= now) then
-      owner = false
-    end
+local plan, claimed = {}, {}
+local function live(key)
+  local owner = redis.call('GET', k('idem', key))
+  if not owner then return false end
+  local f = redis.call('HMGET', k('rec', owner), 'status', 'finished_at')
+  if not f[1] or f[1] == 'FAILED' or f[1] == 'CANCELED'
+      or (f[1] == 'SUCCEEDED' and (tonumber(f[2]) or 0) + ttl <= now) then
+    return false
   end
-  i = i + 3
-  if owner then
-    out[r] = redis.call('HGETALL', k('rec', owner))
-    i = i + 2 * nfields
-    local n = tonumber(ARGV[i]); i = i + 1
-    for _ = 1, n do i = i + 1 + tonumber(ARGV[i]) end
-  else
-    redis.call('HSET', k('rec', id), unpack(ARGV, i, i + 2 * nfields - 1))
-    i = i + 2 * nfields
+  return owner
+end
+for r = 1, tonumber(ARGV[4]) do
+  local e = {id = ARGV[i], key = ARGV[i + 1], fields = i + 3, nfields = tonumber(ARGV[i + 2])}
+  e.commands = i + 3 + 2 * e.nfields
+  e.owner = e.key ~= '' and (claimed[e.key] or live(e.key))
+  if not e.owner then
+    local problem = check(e.commands)
+    if problem then return redis.error_reply(problem) end
+    if e.key ~= '' then claimed[e.key] = e.id end
+  end
+  i = skip(e.commands)
+  plan[r] = e
+end
+for _, e in ipairs(plan) do
+  if not e.owner then
+    local id = e.id
+    redis.call('HSET', k('rec', id), unpack(ARGV, e.fields, e.fields + 2 * e.nfields - 1))
     local f = redis.call('HMGET', k('rec', id), 'enqueued_at', 'task_name', 'queue')
     redis.call('ZADD', k('idx', 'all'), f[1], id)
     redis.call('ZADD', k('idx', 'task', f[2]), f[1], id)
     redis.call('ZADD', k('idx', 'queue', f[3]), f[1], id)
     place(id, false)
-    if key ~= '' then redis.call('SET', k('idem', key), id) end
-    i = run(i)
-    out[r] = {}
+    if e.key ~= '' then redis.call('SET', k('idem', e.key), id) end
+    run(e.commands)
   end
+end
+local out = {}
+for r, e in ipairs(plan) do
+  if e.owner then out[r] = redis.call('HGETALL', k('rec', e.owner)) else out[r] = {} end
 end
 return out
 """
 
-RUN = "run(2)"
+RUN = """
+local problem = check(2)
+if problem then return redis.error_reply(problem) end
+run(2)
+"""
 
 DISCARD = """
 for i = 2, #ARGV do

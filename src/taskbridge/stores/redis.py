@@ -89,6 +89,8 @@ def encode_commands(commands: Commands) -> list[CommandArg]:
                 f"Redis command {name!r} cannot run inside a store script; "
                 f"use one of {', '.join(sorted(ALLOWED_COMMANDS))}"
             )
+        if len(command) < 2:
+            raise ValueError(f"Redis command {list(command)!r} has no key; pass [name, key, ...]")
         flat += [len(command), *command]
     return flat
 
