@@ -32,7 +32,7 @@ from taskbridge.stores.base import RecordFilter, StateStore
 if TYPE_CHECKING:
     import pluggy
 
-    from taskbridge.schedules import ScheduleManager
+    from taskbridge.scheduling import ScheduleManager
     from taskbridge.task import Signature, Task
 
 CHAIN_TASK_NAME = "taskbridge.chain"
@@ -293,7 +293,7 @@ class Bridge:
 
     @property
     def schedules(self) -> ScheduleManager:
-        from taskbridge.schedules import ScheduleManager
+        from taskbridge.scheduling import ScheduleManager
 
         if self._schedules is None:
             self._schedules = ScheduleManager(self)

@@ -1,0 +1,159 @@
+"""The scheduler loop behind ``taskbridge scheduler``: enqueue each due tick exactly once.
+
+Several schedulers may run at once. Each tick is enqueued with the idempotency key
+``schedule:<name>:<tick>``, so schedulers racing on one tick produce one execution. The key is
+held while the tick is waiting, running or succeeded, but a FAILED tick releases it; so that a
+slower scheduler does not enqueue a failed tick again, every scheduler also keeps a per-schedule
+high-water mark (the last tick enqueued) in the store, and never enqueues a tick at or below it.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import logging
+import math
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import attrs
+
+from taskbridge.errors import TaskBridgeError, TaskNotRegistered
+from taskbridge.result import Result
+from taskbridge.scheduling import STATE_PREFIX, ScheduleEntry, ScheduleManager
+
+if TYPE_CHECKING:
+    from taskbridge.bridge import Bridge
+
+logger = logging.getLogger("taskbridge.scheduler")
+
+#: With ``catch_up``, at most this many missed ticks (the latest ones) run after downtime.
+MAX_CATCH_UP = 100
+#: Look-back windows for the latest due ticks: the smallest that holds enough ticks is used,
+#: so a long downtime never means walking every tick since.
+_WINDOWS = (60.0, 3600.0, 86400.0, 32 * 86400.0, 400 * 86400.0, math.inf)
+
+
+def tick_key(name: str, tick: int) -> str:
+    """The idempotency key of one tick of schedule ``name``."""
+    return f"schedule:{name}:{tick}"
+
+
+@attrs.frozen
+class Enqueued:
+    """One tick a scheduler sent (or found already sent by another: ``result.deduplicated``)."""
+
+    schedule: str
+    tick: int
+    result: Result
+
+
+def _ticks(entry: ScheduleEntry, start: float, now: float) -> Iterator[int]:
+    moment = entry.schedule.next_after(dt.datetime.fromtimestamp(start, dt.UTC))
+    while moment is not None and moment.timestamp() <= now:
+        yield int(moment.timestamp())
+        moment = entry.schedule.next_after(moment)
+
+
+def due_ticks(entry: ScheduleEntry, now: float) -> list[int]:
+    """The ticks of ``entry`` a scheduler should enqueue at ``now``, oldest first: the latest
+    due one, or with ``catch_up`` the latest ``MAX_CATCH_UP`` due ones."""
+    if entry.paused:
+        return []
+    floor = max(entry.since, float(entry.last_tick) if entry.last_tick is not None else 0.0)
+    wanted = MAX_CATCH_UP if entry.catch_up else 1
+    for window in _WINDOWS:
+        start = max(floor, now - window)
+        found = collections.deque(_ticks(entry, start, now), maxlen=wanted)
+        if len(found) == wanted or start == floor:
+            return list(found)
+    return []  # pragma: no cover - the last window always reaches the floor
+
+
+class Scheduler:
+    """Reads the schedules from the store on every loop and enqueues the ticks that are due."""
+
+    def __init__(self, bridge: Bridge, *, max_sleep: float = 1.0) -> None:
+        self.bridge = bridge
+        self.schedules: ScheduleManager = bridge.schedules
+        self.max_sleep = max_sleep
+        self._warned: set[tuple[str, str]] = set()
+
+    def entries(self) -> list[ScheduleEntry]:
+        stored = self.bridge.store.list_schedules()
+        entries = []
+        for name, data in sorted(stored.items()):
+            if name.startswith(STATE_PREFIX):
+                continue
+            try:
+                entries.append(ScheduleEntry.from_data(name, data, stored.get(STATE_PREFIX + name)))
+            except TaskBridgeError as exc:
+                self._warn_once(name, f"skipping unreadable schedule {name!r}: {exc}")
+        return entries
+
+    def run_once(self, now: float | None = None) -> list[Enqueued]:
+        """Enqueue every tick due at ``now``; returns what was sent."""
+        now = time.time() if now is None else now
+        sent: list[Enqueued] = []
+        for entry in self.entries():
+            for tick in due_ticks(entry, now):
+                outcome = self._enqueue_tick(entry, tick)
+                if outcome is None:
+                    break
+                sent.append(outcome)
+        return sent
+
+    def _enqueue_tick(self, entry: ScheduleEntry, tick: int) -> Enqueued | None:
+        # Read the mark again right before sending: another scheduler may have just moved it,
+        # and the tick it sent may already have failed and released its key.
+        last = self.schedules.last_tick(entry.name)
+        if last is not None and tick <= last:
+            return None
+        try:
+            task = self.schedules.task_for(entry)
+            result = task.using(
+                bridge=self.bridge, idempotency_key=tick_key(entry.name, tick),
+                queue=entry.queue, priority=entry.priority,
+            ).enqueue(tick, *entry.args, **entry.kwargs)
+        except TaskNotRegistered as exc:
+            self._warn_once(entry.name, f"schedule {entry.name!r}: {exc}")
+            return None
+        except TaskBridgeError as exc:
+            logger.warning("schedule %r: tick %d not enqueued, will retry: %s",
+                           entry.name, tick, exc)
+            return None
+        self.schedules.record_tick(entry.name, tick)
+        if not result.deduplicated:
+            logger.info("schedule %r: enqueued tick %d as %s", entry.name, tick, result.id)
+        return Enqueued(entry.name, tick, result)
+
+    def _warn_once(self, name: str, message: str) -> None:
+        if (name, message) not in self._warned:
+            self._warned.add((name, message))
+            logger.warning("%s", message)
+
+    def seconds_until_next(self, now: float | None = None) -> float:
+        """How long to sleep: until the next tick of any schedule, at most ``max_sleep``."""
+        now = time.time() if now is None else now
+        delay = self.max_sleep
+        for entry in self.entries():
+            upcoming = entry.next_run(now)
+            if upcoming is not None:
+                delay = min(delay, upcoming.timestamp() - now)
+        return max(delay, 0.0)
+
+    def run(self, stop: threading.Event) -> None:
+        """Sync the ``@periodic`` schedules into the store, then loop until ``stop`` is set."""
+        self.schedules.sync_code_schedules()
+        logger.info("scheduler started on %s", self.bridge.url.redacted())
+        while not stop.is_set():
+            try:
+                self.run_once()
+                delay = self.seconds_until_next()
+            except Exception:  # a store outage must not end the scheduler
+                logger.warning("scheduler loop failed; retrying", exc_info=True)
+                delay = self.max_sleep
+            stop.wait(delay)
+        logger.info("scheduler stopped")
