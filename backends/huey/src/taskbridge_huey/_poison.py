@@ -1,0 +1,80 @@
+"""Poison messages: bytes on a Huey queue that are not taskbridge JSON are reported, never run."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import TYPE_CHECKING
+
+from taskbridge.record import ErrorInfo
+from taskbridge.status import Status
+
+if TYPE_CHECKING:
+    from taskbridge.bridge import Bridge
+
+logger = logging.getLogger("taskbridge.huey")
+
+# taskbridge ids are uuid4().hex. Searching the raw bytes for them needs no decoding at all,
+# so a pickle is never unpickled (which would run whatever code it carries).
+_ID = re.compile(rb"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
+_MAX_CANDIDATES = 20
+
+POISON_ERROR = "taskbridge_huey.MalformedMessage"
+
+
+def candidate_ids(raw: bytes) -> list[str]:
+    """Strings in ``raw`` shaped like taskbridge ids, first seen first, without duplicates."""
+    found: dict[str, None] = {}
+    for match in _ID.finditer(raw):
+        found.setdefault(match.group().decode(), None)
+        if len(found) >= _MAX_CANDIDATES:
+            break
+    return list(found)
+
+
+def report(bridge: Bridge | None, queue_name: str, raw: bytes, problem: Exception,
+           *, worker: str) -> list[str]:
+    """Log a message that cannot be read, and fail the waiting records it names.
+
+    Returns the ids of the records marked FAILED.
+    """
+    ids = candidate_ids(bytes(raw))
+    failed: list[str] = []
+    if bridge is not None and ids:
+        records = bridge.store.get_many(ids)
+        for record in records:
+            if record is None or record.status not in (Status.PENDING, Status.RETRYING):
+                continue
+            if _fail(bridge, record.id, record.attempts + 1, queue_name, problem, worker):
+                failed.append(record.id)
+    logger.error(
+        "refused a message on Huey queue %s that is not a taskbridge JSON message (%d bytes, "
+        "ids found in it: %s; marked FAILED: %s): %s. It was not run; enqueue only through "
+        "taskbridge, which writes strict JSON.",
+        queue_name, len(raw), ", ".join(ids) or "none", ", ".join(failed) or "none", problem,
+    )
+    return failed
+
+
+def _fail(bridge: Bridge, id: str, attempt: int, queue_name: str, problem: Exception,
+          worker: str) -> bool:
+    # The core has no entry point for "a message about this record arrived unreadable", so
+    # this goes through the store's two ordinary transitions, as an attempt that failed
+    # before its task could start.
+    store = bridge.store
+    now = time.time()
+    if store.start(id, attempt, worker=worker, now=now) is None:
+        return False
+    error = ErrorInfo(
+        POISON_ERROR,
+        f"a message for this task on Huey queue {queue_name!r} was not a taskbridge JSON "
+        f"message and was refused without running ({problem}); re-enqueue the task through "
+        "taskbridge",
+    )
+    finished = store.finish(id, attempt, Status.FAILED, now=time.time(),
+                            idempotency_ttl=bridge.settings.idempotency_ttl, error=error)
+    if finished is None:
+        return False
+    bridge.hooks.taskbridge_failed(record=finished)
+    return True

@@ -1,0 +1,120 @@
+"""The worker: Huey's own consumer, one per queue, driven from one main loop.
+
+``taskbridge worker -q a -q b -c N`` starts one ``huey.consumer.Consumer`` per queue, each
+with N workers of the chosen type (``thread``: threads in this process; ``process``: forked
+processes) and its own scheduler thread. Consumers only start threads or processes and return,
+so one main loop supervises them all: it watches ``options.stop`` (set by SIGTERM/SIGINT),
+checks worker health, and on stop lets every worker finish its current task.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from huey.consumer import Consumer, Scheduler
+
+from taskbridge.worker import worker_services
+
+if TYPE_CHECKING:
+    from taskbridge.backend import WorkerOptions
+    from taskbridge.bridge import Bridge
+    from taskbridge_huey._huey import TaskbridgeHuey
+
+logger = logging.getLogger("taskbridge.huey")
+
+#: Seconds between looks at the schedule and, on SQLite, between polls of an idle queue:
+#: together they keep ``delay=`` within the contract's second.
+POLL_INTERVAL = 0.25
+HEALTH_CHECK_INTERVAL = 10.0
+
+
+class _Scheduler(Scheduler):  # type: ignore[misc]
+    # Huey clamps the schedule interval to at least one second; a delayed task would then
+    # start up to a second late plus the polling delay.
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.interval = POLL_INTERVAL
+
+
+class _Consumer(Consumer):  # type: ignore[misc]
+    scheduler_class = _Scheduler
+
+    def _set_signal_handlers(self) -> None:
+        # The taskbridge main loop owns SIGTERM/SIGINT (and may not run on the main thread,
+        # where Huey would install its own); they reach the consumers through ``stop``.
+        return None
+
+
+def run_consumers(
+    bridge: Bridge, hueys: Sequence[TaskbridgeHuey], options: WorkerOptions, pool: str
+) -> None:
+    """Run one Huey consumer per queue until ``options.stop`` is set, then drain them."""
+    for huey in hueys:
+        huey.bridge = bridge
+        huey.sync_registry()
+    consumers = [
+        _Consumer(huey, workers=options.concurrency, worker_type=pool, periodic=False,
+                  initial_delay=0.05, backoff=1.5, max_delay=POLL_INTERVAL,
+                  check_worker_health=True, health_check_interval=HEALTH_CHECK_INTERVAL)
+        for huey in hueys
+    ]
+    with _stop_on_signals(options):
+        # Started before the housekeeping thread, so forked workers never copy a process
+        # in which another thread may hold a lock.
+        for consumer in consumers:
+            consumer.start()
+        try:
+            with worker_services(bridge, options):
+                logger.info("huey worker: %s, %d %s worker(s) each", ", ".join(
+                    h.name for h in hueys), options.concurrency, pool)
+                _supervise(consumers, options)
+        finally:
+            _drain(consumers)
+
+
+def _supervise(consumers: Sequence[Consumer], options: WorkerOptions) -> None:
+    checked = time.monotonic()
+    while not options.stop.wait(0.1):
+        if time.monotonic() - checked >= HEALTH_CHECK_INTERVAL:
+            checked = time.monotonic()
+            for consumer in consumers:
+                consumer.check_worker_health()
+
+
+def _drain(consumers: Sequence[Consumer]) -> None:
+    """Stop every consumer at once and wait for their running tasks to finish."""
+    for consumer in consumers:
+        consumer.stop_flag.set()
+    for consumer in consumers:
+        consumer.stop(graceful=True)
+        consumer.huey.notify_interrupted_tasks()
+    logger.info("huey worker stopped")
+
+
+@contextlib.contextmanager
+def _stop_on_signals(options: WorkerOptions) -> Iterator[None]:
+    """SIGTERM/SIGINT set ``options.stop`` (drain, then exit); a second one interrupts the
+    drain. Signals can only be handled on the main thread; elsewhere ``stop`` is the way."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, frame: Any) -> None:
+        if options.stop.is_set():
+            # Consumer.stop(graceful=True) treats KeyboardInterrupt as "stop now".
+            raise KeyboardInterrupt
+        logger.info("%s: finishing running tasks, then exiting", signal.Signals(signum).name)
+        options.stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
