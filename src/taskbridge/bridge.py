@@ -162,6 +162,11 @@ class Bridge:
         chain_id = new_id()
         rest = tuple(Step(s.task.name, s.args, s.kwargs) for s in steps[1:])
         for later in steps[1:]:
+            if not _registered_same(later.task):
+                raise TaskNotRegistered(
+                    f"chain step {later.task.name!r} is not registered in this process; define "
+                    "it with @task at module level so workers can import it"
+                )
             _json.check_arguments(later.args, later.kwargs)
         first = steps[0]
         record, envelope = self._prepare(

@@ -46,3 +46,21 @@ def register_plugin() -> Iterator[Callable[[object], None]]:
 def run_all(bridge: taskbridge.Bridge) -> Any:
     """Run everything waiting on a memory:// bridge, delayed retries included."""
     return bridge.backend.run_pending(bridge, ignore_delays=True)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def test_engines(register_plugin: Callable[[object], None]) -> None:
+    """Make the 'refusing' and 'limited' backend doubles available as engines."""
+    from .doubles import BackendsPlugin
+
+    register_plugin(BackendsPlugin())
+
+
+@pytest.fixture
+def recorder(register_plugin: Callable[[object], None]) -> Any:
+    """A plugin recording every lifecycle event for the test."""
+    from .doubles import Recorder
+
+    plugin = Recorder()
+    register_plugin(plugin)
+    return plugin
