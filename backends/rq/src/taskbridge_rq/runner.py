@@ -1,0 +1,129 @@
+"""What an RQ worker runs: the one runner function, the job class that refuses anything else,
+and the report of jobs it refused."""
+
+from __future__ import annotations
+
+import logging
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from rq.exceptions import DeserializationError
+from rq.job import Job
+from taskbridge.envelope import Envelope
+from taskbridge.execution import execute, worker_name
+from taskbridge.record import ErrorInfo
+from taskbridge.status import WAITING, Status
+
+from taskbridge_rq.jobs import RUNNER, envelope_id_of
+
+if TYPE_CHECKING:
+    from taskbridge.bridge import Bridge
+
+logger = logging.getLogger("taskbridge.rq")
+
+#: RQ's scheduler releases jobs on whole seconds; at most this early, the runner waits.
+_MAX_EARLY = 1.0
+
+_bridge: Bridge | None = None
+_worker: str | None = None
+
+
+class RejectedJob(Exception):
+    """A job in a taskbridge queue that taskbridge will not run (not ours, or malformed)."""
+
+
+def bind(bridge: Bridge, worker: str) -> None:
+    """Make ``bridge`` the one this process's jobs run with (set before RQ forks horses)."""
+    global _bridge, _worker
+    _bridge, _worker = bridge, worker
+
+
+def run(envelope: Any) -> None:
+    """The function every taskbridge RQ job names: run one attempt through the core.
+
+    Returns nothing: the result is in taskbridge's store, and RQ keeps no copy.
+    """
+    if _bridge is None:
+        raise RejectedJob(
+            "no taskbridge bridge in this RQ worker; run it with 'taskbridge worker --url rq+redis://...'"
+        )
+    try:
+        parsed = Envelope.from_dict(envelope)
+    except ValueError as exc:
+        raise RejectedJob(f"its envelope is malformed: {exc}") from exc
+    early = (parsed.run_at or 0.0) - time.time()
+    if early > 0:
+        time.sleep(min(early, _MAX_EARLY))
+    execute(_bridge, parsed, worker=_worker)
+
+
+class TaskbridgeJob(Job):
+    """RQ's job, made safe to read from a shared Redis: it runs only :func:`run`.
+
+    A job's hash is data anyone with Redis access can write. Its function, callbacks and
+    webhooks name code to import or URLs to call, so all of them are ignored except the runner.
+    """
+
+    def restore(self, raw_data: Any) -> None:
+        # RQ silently skips a hash without 'data'; an empty one fails to decode and is reported.
+        if raw_data and b"data" not in raw_data and "data" not in raw_data:
+            raw_data = {**raw_data, b"data": b""}
+        super().restore(raw_data)
+        self._success_callback_name = None
+        self._failure_callback_name = None
+        self._stopped_callback_name = None
+        self.webhooks = []
+
+    def _execute(self) -> Any:
+        if self.func_name != RUNNER or self.instance is not None:
+            raise RejectedJob(f"it calls {self.func_name!r}; taskbridge workers run only {RUNNER}")
+        if len(self.args) != 1 or self.kwargs:
+            raise RejectedJob(f"{RUNNER} takes exactly one envelope argument")
+        run(self.args[0])
+        return None
+
+
+def report_failure(
+    job: Job,
+    kind: type[BaseException],
+    error: BaseException,
+    traceback: TracebackType | None,
+) -> bool:
+    """RQ exception handler: log a job RQ saw fail and fail its taskbridge record if any.
+
+    Task failures never get here (the core records them and the runner returns); what does is
+    a job that could not be decoded or was refused, or a broken store. RQ then files the job in
+    its FailedJobRegistry. Returns True so RQ's own handling carries on.
+    """
+    refused = isinstance(error, RejectedJob | DeserializationError)
+    reason = (
+        "it is not valid JSON for RQ's JSONSerializer (pickled?)"
+        if isinstance(error, DeserializationError) else str(error)
+    )
+    logger.error(
+        "RQ job %s on queue %s was not run: %s; it is in RQ's FailedJobRegistry for %s",
+        job.id, job.origin, reason, job.origin,
+    )
+    if refused and _bridge is not None:
+        _fail_record(_bridge, envelope_id_of(job.id), f"RQ job {job.id} was not run: {reason}")
+    return True
+
+
+def _fail_record(bridge: Bridge, envelope_id: str, message: str) -> None:
+    """Fail the waiting execution a refused job stood for, through the store's transitions."""
+    store = bridge.store
+    [record] = store.get_many([envelope_id])
+    if record is None or record.status not in WAITING:
+        return
+    attempt = record.attempts + 1
+    worker = _worker or worker_name()
+    if store.start(envelope_id, attempt, worker=worker, now=time.time()) is None:
+        return
+    finished = store.finish(
+        envelope_id, attempt, Status.FAILED, now=time.time(),
+        idempotency_ttl=bridge.settings.idempotency_ttl,
+        error=ErrorInfo("taskbridge_rq.RejectedJob", message),
+    )
+    if finished is not None:
+        bridge.hooks.taskbridge_failed(record=finished)
