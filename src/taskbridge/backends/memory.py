@@ -44,7 +44,9 @@ class MemoryBackend:
 
     def enqueue(self, envelopes: Sequence[Envelope]) -> None:
         with self._lock:
-            for envelope in envelopes:
+            for sent in envelopes:
+                # Through the wire form, as every real backend does: tuples arrive as lists.
+                envelope = Envelope.loads(sent.dumps())
                 heapq.heappush(self._heap, (-envelope.priority, next(self._counter), envelope))
                 self.sent.append(envelope)
 

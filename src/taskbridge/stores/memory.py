@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from taskbridge import _json
 from taskbridge.errors import ResultNotFound
 from taskbridge.record import ErrorInfo, Record
 from taskbridge.status import FINAL, WAITING, Status
@@ -47,6 +48,9 @@ class MemoryStore:
                 if existing is not None:
                     out.append(attrs.evolve(existing, deduplicated=True))
                     continue
+                # Stored as production stores keep it: through JSON (tuples become lists,
+                # and later changes to the caller's objects do not leak in).
+                record = Record.loads(record.dumps())
                 self._records[record.id] = record
                 if key:
                     self._claims[key] = record.id
@@ -122,7 +126,8 @@ class MemoryStore:
                 )
             else:
                 record = attrs.evolve(
-                    record, status=status, value=value, error=error, finished_at=now
+                    record, status=status, value=_json.loads(_json.dumps(value)), error=error,
+                    finished_at=now,
                 )
                 if status is not Status.SUCCEEDED:
                     self._release(record)

@@ -1,0 +1,69 @@
+"""Fixtures of the conformance suite: the ``backend`` harness, parametrized over the URLs given."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from taskbridge.bridge import Bridge, set_bridge
+from taskbridge.testing.conformance.harness import Harness, unreachable_reason
+from taskbridge.testing.conformance.recorder import HookRecorder
+
+ENV_URLS = "TASKBRIDGE_CONFORMANCE_URLS"
+
+
+def backend_urls(config: pytest.Config) -> list[str]:
+    """``--taskbridge-url`` (repeatable), else ``$TASKBRIDGE_CONFORMANCE_URLS``, else memory://."""
+    given = config.getoption("taskbridge_url", default=None) or []
+    if given:
+        return list(given)
+    listed = [url.strip() for url in os.environ.get(ENV_URLS, "").split(",") if url.strip()]
+    return listed or ["memory://"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend_url" in metafunc.fixturenames:
+        urls = backend_urls(metafunc.config)
+        ids = [url.split("://", 1)[0] for url in urls]
+        metafunc.parametrize("backend_url", urls, ids=ids, scope="session")
+
+
+@pytest.fixture(scope="session")
+def backend(backend_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    """The backend under test, with its workers running, for the whole session."""
+    reason = unreachable_reason(backend_url)
+    if reason is not None:
+        pytest.skip(reason)
+    scheme = backend_url.split("://", 1)[0].replace("+", "-")
+    harness = Harness(backend_url, tmp_path_factory.mktemp(f"conformance-{scheme}"))
+    try:
+        harness.start()
+        yield harness
+    finally:
+        harness.close()
+
+
+@pytest.fixture(autouse=True)
+def bridge(backend: Harness) -> Iterator[Bridge]:
+    """The backend's bridge, made the default bridge for the test (as ``configure`` would)."""
+    previous = set_bridge(backend.bridge)
+    try:
+        yield backend.bridge
+    finally:
+        set_bridge(previous)
+
+
+@pytest.fixture
+def hook_recorder() -> Iterator[HookRecorder]:
+    """A lifecycle-hook plugin registered in this process for the test."""
+    from taskbridge.plugins import plugin_manager
+
+    recorder = HookRecorder()
+    manager = plugin_manager()
+    manager.register(recorder, name="taskbridge.conformance.test-recorder")
+    try:
+        yield recorder
+    finally:
+        manager.unregister(recorder)

@@ -1,0 +1,170 @@
+"""The tasks the conformance suite runs; workers import this module with ``--imports``.
+
+Names are fixed (``conformance.*``) so every process agrees on them. State a test needs to see
+travels through the store (attempt numbers, progress, results), never through module globals:
+workers are other processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+
+from taskbridge import Retry, RetryPolicy, Task, TaskContext, task
+from taskbridge.testing.conformance.recorder import install_from_environment
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: Upper bound on how long any conformance task keeps running, so no test can hang a worker.
+MAX_SECONDS = 60.0
+
+
+def context_task(
+    **options: Any,
+) -> Callable[[Callable[Concatenate[TaskContext, P], R]], Task[P, R]]:
+    """``@task(context=True, ...)``, typed as producers call it: without the context."""
+    decorator = task(context=True, **options)
+    return cast("Callable[[Callable[Concatenate[TaskContext, P], R]], Task[P, R]]", decorator)
+
+
+@task(name="conformance.add")
+def add(a: int, b: int = 0) -> int:
+    return a + b
+
+
+@task(name="conformance.async_add")
+async def async_add(a: int, b: int = 0) -> int:
+    await asyncio.sleep(0)
+    return a + b
+
+
+@task(name="conformance.echo")
+def echo(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    return {"args": list(args), "kwargs": kwargs}
+
+
+@context_task(name="conformance.whoami")
+def whoami(context: TaskContext) -> dict[str, Any]:
+    return {"id": context.id, "attempt": context.attempt, "max_attempts": context.max_attempts}
+
+
+@task(name="conformance.fail")
+def fail(message: object = "boom") -> None:
+    raise ValueError(f"conformance failure: {message}")
+
+
+@task(
+    name="conformance.fail_with_backoff",
+    retry=RetryPolicy(max_attempts=3, backoff=1.0, factor=2.0, jitter=False),
+)
+def fail_with_backoff() -> None:
+    raise RuntimeError("fails on every attempt")
+
+
+@context_task(
+    name="conformance.flaky",
+    retry=RetryPolicy(max_attempts=3, backoff=0.1, factor=1.0, jitter=False),
+)
+def flaky(context: TaskContext, succeed_on: int) -> int:
+    """Fails while ``context.attempt < succeed_on``; returns the attempt that succeeded."""
+    if context.attempt < succeed_on:
+        raise ConnectionError(f"attempt {context.attempt} fails on purpose")
+    return context.attempt
+
+
+@context_task(name="conformance.retry_later", retry=RetryPolicy(max_attempts=2))
+def retry_later(context: TaskContext, delay: float) -> int:
+    """Asks for a second attempt ``delay`` seconds later with ``raise Retry(delay=...)``."""
+    if context.attempt == 1:
+        raise Retry(delay=delay)
+    return context.attempt
+
+
+@task(
+    name="conformance.not_retried",
+    retry=RetryPolicy(max_attempts=3, backoff=0.1, dont_retry_on=(ValueError,)),
+)
+def not_retried() -> None:
+    raise ValueError("listed in dont_retry_on")
+
+
+@task(name="conformance.bad_return")
+def bad_return() -> Any:
+    return {"when": dt.datetime(2024, 1, 1, tzinfo=dt.UTC)}
+
+
+@task(name="conformance.sleep")
+def sleep(seconds: float) -> float:
+    time.sleep(min(seconds, MAX_SECONDS))
+    return seconds
+
+
+@task(name="conformance.async_sleep")
+async def async_sleep(seconds: float) -> float:
+    await asyncio.sleep(min(seconds, MAX_SECONDS))
+    return seconds
+
+
+@task(name="conformance.hang")
+def hang(seconds: float) -> str:
+    """Runs long enough for a test to kill its worker; one attempt only."""
+    time.sleep(min(seconds, MAX_SECONDS))
+    return "survived"
+
+
+@context_task(name="conformance.hang_once", retry=RetryPolicy(max_attempts=2))
+def hang_once(context: TaskContext, seconds: float) -> int:
+    """Runs long on the first attempt (to be killed), returns at once on the next."""
+    if context.attempt == 1:
+        time.sleep(min(seconds, MAX_SECONDS))
+    return context.attempt
+
+
+@context_task(name="conformance.cooperative")
+def cooperative(context: TaskContext, seconds: float) -> str:
+    """Works in small steps for up to ``seconds``, reporting progress and stopping when
+    canceled (by raising, which the core records as CANCELED)."""
+    steps = max(1, int(min(seconds, MAX_SECONDS) / 0.05))
+    for step in range(steps):
+        if context.cancelled:
+            raise InterruptedError(f"stopped at step {step} of {steps}: canceled")
+        context.set_progress(100 * step / steps, f"step {step}")
+        time.sleep(0.05)
+    return "finished"
+
+
+@context_task(name="conformance.progress")
+def progress(context: TaskContext, hold: float) -> str:
+    """Reports 40%, holds ``hold`` seconds so others can see it, then reports 100%."""
+    context.set_progress(40, "loaded sheet")
+    time.sleep(min(hold, MAX_SECONDS))
+    context.set_progress(100, "done")
+    return "done"
+
+
+def _user_key(user_id: int, *args: Any, **kwargs: Any) -> str:
+    return f"conformance-user:{user_id}"
+
+
+@task(name="conformance.keyed", idempotency_key=_user_key)
+def keyed(user_id: int, token: str = "") -> str:
+    return f"{user_id}:{token}"
+
+
+@task(name="conformance.record_start")
+def record_start(label: str) -> str:
+    """Returns its label; the record's ``started_at`` tells the order tasks started in."""
+    time.sleep(0.05)  # keeps started_at values of a one-at-a-time worker apart
+    return label
+
+
+@task(name="conformance.chain_tail")
+def chain_tail(value: Any) -> Any:
+    return value
+
+
+install_from_environment()
