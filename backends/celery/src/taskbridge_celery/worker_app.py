@@ -1,0 +1,188 @@
+"""The worker side inside Celery: one task function for every taskbridge task, and the places
+where Celery refuses a message, each made to report it in taskbridge's store."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from celery import Celery, Task
+from celery.exceptions import Reject
+from celery.worker.consumer import Consumer
+from celery.worker.request import Request
+from kombu.exceptions import ContentDisallowed, DecodeError
+
+from taskbridge import registry
+from taskbridge.envelope import Envelope
+from taskbridge.execution import execute
+from taskbridge.record import ErrorInfo
+from taskbridge.status import Status
+
+if TYPE_CHECKING:
+    from taskbridge.bridge import Bridge
+
+logger = logging.getLogger("taskbridge.celery")
+
+#: Seconds to wait before handing a message back when the store cannot be reached, so a store
+#: outage does not turn into a hot redelivery loop.
+STORE_DOWN_PAUSE = 1.0
+
+_bridge: Bridge | None = None
+
+
+def set_worker_bridge(bridge: Bridge | None) -> None:
+    """The bridge this worker process (and the pool processes it forks) executes with."""
+    global _bridge
+    _bridge = bridge
+
+
+def worker_bridge() -> Bridge:
+    if _bridge is None:
+        raise RuntimeError(
+            "taskbridge's Celery tasks run only inside 'taskbridge worker' (it sets up the "
+            "bridge); start workers with: taskbridge worker --url celery+redis://..."
+        )
+    return _bridge
+
+
+def report_rejected(bridge: Bridge, envelope_id: Any, reason: str) -> None:
+    """A message for ``envelope_id`` will never run: end its waiting record FAILED, saying why.
+
+    Only a record still waiting to run is touched; a running or finished one belongs to a
+    legitimate delivery and is left alone.
+    """
+    if not isinstance(envelope_id, str):
+        return
+    try:
+        record = bridge.store.get_many([envelope_id])[0]
+        if record is None or record.status not in (Status.PENDING, Status.RETRYING):
+            return
+        attempt = record.attempts + 1
+        now = time.time()
+        if bridge.store.start(envelope_id, attempt, worker=_worker_name(), now=now) is None:
+            return
+        finished = bridge.store.finish(
+            envelope_id, attempt, Status.FAILED, now=now,
+            idempotency_ttl=bridge.settings.idempotency_ttl,
+            error=ErrorInfo("taskbridge.MessageRejected", reason, ""),
+        )
+    except Exception:  # reporting must never take the worker down
+        logger.exception("could not record the rejected message for %s", envelope_id)
+        return
+    if finished is not None:
+        bridge.hooks.taskbridge_failed(record=finished)
+
+
+def _worker_name() -> str:
+    return f"celery:{os.uname().nodename}:{os.getpid()}:{threading.get_ident()}"
+
+
+class EnvelopeRequest(Request):  # type: ignore[misc]
+    """Celery's request, reporting a message body it refuses to decode (pickle, broken JSON).
+
+    With protocol 2 the body is decoded in the pool process just before the task would run;
+    Celery then fails the request without calling the task, and this is where we hear of it.
+    """
+
+    def on_failure(self, exc_info: Any, send_failed_event: bool = True,
+                   return_ok: bool = False) -> Any:
+        exc = getattr(exc_info.exception, "exc", exc_info.exception)
+        if isinstance(exc, ContentDisallowed | DecodeError):
+            reason = (f"message {self.id} for {self.name} refused and never run: "
+                      f"content type {self.content_type!r}: {exc}")
+            logger.error("%s", reason)
+            report_rejected(worker_bridge(), self.id, reason)
+        return super().on_failure(exc_info, send_failed_event=send_failed_event,
+                                  return_ok=return_ok)
+
+
+class TaskbridgeTask(Task):  # type: ignore[misc]
+    """Base of every taskbridge task as Celery sees it: no Celery retries, no result."""
+
+    Request = "taskbridge_celery.worker_app:EnvelopeRequest"
+    acks_late = True
+    ignore_result = True
+    max_retries = 0
+    typing = False  # the single argument is checked as an envelope, not against a signature
+
+
+def run_envelope(task: Task, *args: Any, **kwargs: Any) -> None:
+    """The one Celery task body: hand the envelope to taskbridge's execution path."""
+    bridge = worker_bridge()
+    request_id = task.request.id
+    try:
+        if len(args) != 1 or kwargs:
+            raise ValueError("a taskbridge message carries exactly one argument, its envelope")
+        envelope = Envelope.from_dict(args[0])
+        if envelope.id != request_id or envelope.task_name != task.name:
+            raise ValueError(f"envelope {envelope.id} ({envelope.task_name}) does not match "
+                             f"the Celery message {request_id} ({task.name})")
+    except ValueError as exc:
+        reason = f"message {request_id} for {task.name} refused and never run: {exc}"
+        logger.error("%s", reason)
+        report_rejected(bridge, request_id, reason)
+        raise Reject(reason, requeue=False) from exc
+    try:
+        execute(bridge, envelope, worker=f"{task.request.hostname}:{os.getpid()}")
+    except Exception as exc:
+        # Only a broken store gets here: hand the message back so it runs once the store is.
+        logger.exception("store failed while running %s [%s]; message handed back",
+                         envelope.task_name, envelope.id)
+        time.sleep(STORE_DOWN_PAUSE)
+        raise Reject(str(exc), requeue=True) from exc
+
+
+def register_tasks(app: Celery) -> list[str]:
+    """Register every taskbridge task under its own name, all bound to :func:`run_envelope`."""
+    names = sorted(registry.all_tasks())
+    for name in names:
+        if name not in app.tasks:
+            app.task(name=name, base=TaskbridgeTask, bind=True)(run_envelope)
+    return names
+
+
+class TaskbridgeConsumer(Consumer):  # type: ignore[misc]
+    """Celery's consumer, reporting in the store every message it refuses before any task.
+
+    Celery logs and drops these; a record left PENDING forever would hide them.
+    """
+
+    def on_unknown_task(self, body: Any, message: Any, exc: Exception) -> None:
+        super().on_unknown_task(body, message, exc)
+        bridge = worker_bridge()
+        envelope = _envelope_of(message)
+        if envelope is not None:
+            # The core fails it with TaskNotRegistered: this worker does not import its module.
+            execute(bridge, envelope, worker=_worker_name())
+        else:
+            report_rejected(bridge, _header_id(message), f"unknown task in message: {exc}")
+
+    def on_invalid_task(self, body: Any, message: Any, exc: Exception) -> None:
+        super().on_invalid_task(body, message, exc)
+        report_rejected(worker_bridge(), _header_id(message), f"invalid task message: {exc}")
+
+    def on_decode_error(self, message: Any, exc: Exception) -> None:
+        super().on_decode_error(message, exc)
+        reason = (f"message refused and never run: content type {message.content_type!r}: "
+                  f"{exc}")
+        report_rejected(worker_bridge(), _header_id(message), reason)
+
+    def on_unknown_message(self, body: Any, message: Any) -> None:
+        super().on_unknown_message(body, message)
+        report_rejected(worker_bridge(), _header_id(message), "not a Celery task message")
+
+
+def _header_id(message: Any) -> Any:
+    headers = getattr(message, "headers", None)
+    return headers.get("id") if isinstance(headers, dict) else None
+
+
+def _envelope_of(message: Any) -> Envelope | None:
+    try:
+        args, _, _ = message.decode()
+        return Envelope.from_dict(args[0])
+    except Exception:  # anything but a clean envelope is just reported
+        return None
