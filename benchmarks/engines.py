@@ -1,0 +1,235 @@
+"""The benchmarked backends: how to open each one's taskbridge side and native side.
+
+Every ``open`` call gets a fresh ``tag``, and each side isolates itself under it (taskbridge
+through the URL's ``namespace=`` or a new SQLite file, the native side through its own queue
+name or file), so phases and rounds never see each other's messages.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from benchmarks.native import HUEY_NAME_ENV, HUEY_SQLITE_ENV, REDIS_ENV
+from benchmarks.sides import NativeSide, TaskbridgeSide, check_value, python_module
+
+#: Pools that match across the two sides (the engine's own worker model on both).
+CELERY_POOL = "solo"
+RQ_WORKER = "simple"
+HUEY_WORKER_TYPE = "thread"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every backend needs to open its sides."""
+
+    redis_url: str
+    workdir: Path
+    #: True when the harness started this Redis itself, so it may flush it between phases.
+    redis_private: bool = False
+
+
+class CeleryNative:
+    single_api = "task.apply_async(args, queue=…)"
+    bulk_api = "group(task.s(i) …).apply_async(queue=…)"
+    result_api = "AsyncResult.get() (Redis result backend)"
+    worker_desc = f"celery worker -P {CELERY_POOL}"
+
+    def __init__(self, context: Context, tag: str) -> None:
+        os.environ[REDIS_ENV] = context.redis_url
+        from benchmarks.native import celery_app
+
+        self.task = celery_app.noop
+        self.queue = f"native-{tag}"
+        self.redis_url = context.redis_url
+
+    def enqueue(self, i: int) -> None:
+        self.task.apply_async((i,), queue=self.queue)
+
+    def enqueue_bulk(self, start: int, count: int) -> None:
+        from celery import group
+
+        group(self.task.s(i) for i in range(start, start + count)).apply_async(queue=self.queue)
+
+    def round_trip(self, i: int, timeout: float) -> None:
+        value = self.task.apply_async((i,), queue=self.queue).get(timeout=timeout)
+        check_value(value, i, "celery")
+
+    def worker_argv(self, concurrency: int) -> list[str]:
+        return python_module(
+            "celery", "-A", "benchmarks.native.celery_app", "worker", "-Q", self.queue,
+            "-P", CELERY_POOL, "-c", str(concurrency), "-l", "WARNING",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        )
+
+    def worker_env(self) -> dict[str, str]:
+        return {REDIS_ENV: self.redis_url}
+
+    def close(self) -> None:
+        return None
+
+
+class RQNative:
+    single_api = "queue.enqueue(func, i)"
+    bulk_api = "queue.enqueue_many([Queue.prepare_data(...)])"
+    result_api = "job.latest_result(timeout=…)"
+    worker_desc = f"rq worker ({RQ_WORKER})"
+
+    def __init__(self, context: Context, tag: str) -> None:
+        from redis import Redis
+        from rq import Queue
+
+        from benchmarks.native.rq_jobs import noop
+
+        self.redis_url = context.redis_url
+        self.connection = Redis.from_url(context.redis_url)
+        self.queue = Queue(f"native-{tag}", connection=self.connection)
+        self.func = noop
+
+    def enqueue(self, i: int) -> None:
+        self.queue.enqueue(self.func, i)
+
+    def enqueue_bulk(self, start: int, count: int) -> None:
+        from rq import Queue
+
+        self.queue.enqueue_many(
+            [Queue.prepare_data(self.func, (i,)) for i in range(start, start + count)]
+        )
+
+    def round_trip(self, i: int, timeout: float) -> None:
+        job = self.queue.enqueue(self.func, i)
+        result = job.latest_result(timeout=math.ceil(timeout))
+        check_value(None if result is None else result.return_value, i, "rq")
+
+    def worker_argv(self, concurrency: int) -> list[str]:
+        if concurrency != 1:
+            raise ValueError("an RQ worker runs one job at a time; use --concurrency 1 for RQ")
+        return python_module("benchmarks.native.rq_jobs", "--url", self.redis_url,
+                             "--queue", self.queue.name, "--worker-class", RQ_WORKER)
+
+    def worker_env(self) -> dict[str, str]:
+        return {}
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class HueyNative:
+    single_api = "task(i)"
+    bulk_api = "task.map(items) (a loop: Huey has no bulk enqueue)"
+    result_api = "Result.get(blocking=True)"
+    worker_desc = f"huey_consumer -k {HUEY_WORKER_TYPE}"
+
+    def __init__(self, context: Context, tag: str, *, sqlite: bool) -> None:
+        from benchmarks.native.huey_app import build
+
+        self.name = f"native-{tag}"
+        self.redis_url = context.redis_url
+        self.sqlite_path = str(context.workdir / f"{self.name}.db") if sqlite else None
+        if self.sqlite_path is not None:
+            self.app = build(self.name, sqlite_path=self.sqlite_path)
+        else:
+            self.app = build(self.name, redis_url=context.redis_url)
+
+    def enqueue(self, i: int) -> None:
+        self.app.bench_noop(i)
+
+    def enqueue_bulk(self, start: int, count: int) -> None:
+        self.app.bench_noop.map(range(start, start + count))
+
+    def round_trip(self, i: int, timeout: float) -> None:
+        value = self.app.bench_noop(i).get(blocking=True, timeout=timeout)
+        check_value(value, i, "huey")
+
+    def worker_argv(self, concurrency: int) -> list[str]:
+        return python_module("huey.bin.huey_consumer", "benchmarks.native.huey_app.huey",
+                             "-w", str(concurrency), "-k", HUEY_WORKER_TYPE, "-q")
+
+    def worker_env(self) -> dict[str, str]:
+        env = {HUEY_NAME_ENV: self.name, REDIS_ENV: self.redis_url}
+        if self.sqlite_path is not None:
+            env[HUEY_SQLITE_ENV] = self.sqlite_path
+        return env
+
+    def close(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """One benchmarked backend."""
+
+    key: str
+    title: str
+    #: The taskbridge plugin distribution and the engine distributions it drives.
+    plugin: str
+    engines: tuple[str, ...]
+    uses_redis: bool
+    tb_pool: str | None
+    tb_url: Callable[[Context, str], str]
+    native: Callable[[Context, str], Any]
+    #: taskbridge ÷ native single-enqueue time to beat: one pipelined round trip against the
+    #: several a native Redis client makes (Celery, RQ); parity where the native path is lean.
+    single_enqueue_target: float = 1.05
+
+    def installed(self) -> bool:
+        try:
+            metadata.version(self.plugin)
+        except metadata.PackageNotFoundError:
+            return False
+        return True
+
+    def open(self, context: Context, tag: str) -> tuple[TaskbridgeSide, NativeSide]:
+        """Fresh, isolated sides for one phase or round."""
+        tb = TaskbridgeSide(self.tb_url(context, tag), pool=self.tb_pool, key_prefix=tag)
+        return tb, self.native(context, tag)
+
+
+def _redis_url(engine: str) -> Callable[[Context, str], str]:
+    def url(context: Context, tag: str) -> str:
+        parts = urlsplit(context.redis_url)
+        return f"{engine}+redis://{parts.netloc}{parts.path}?namespace=tb-{tag}"
+
+    return url
+
+
+def _sqlite_url(context: Context, tag: str) -> str:
+    return f"huey+sqlite:///{context.workdir / f'tb-{tag}.db'}"
+
+
+BACKENDS: dict[str, BackendSpec] = {
+    spec.key: spec
+    for spec in (
+        BackendSpec("celery", "Celery (Redis broker)", "taskbridge-celery",
+                    ("celery", "kombu"), True, CELERY_POOL, _redis_url("celery"), CeleryNative,
+                    single_enqueue_target=0.8),
+        BackendSpec("rq", "RQ", "taskbridge-rq", ("rq",), True, RQ_WORKER, _redis_url("rq"),
+                    RQNative, single_enqueue_target=0.8),
+        BackendSpec("huey-redis", "Huey (Redis)", "taskbridge-huey", ("huey",), True,
+                    HUEY_WORKER_TYPE, _redis_url("huey"),
+                    lambda c, t: HueyNative(c, t, sqlite=False)),
+        BackendSpec("huey-sqlite", "Huey (SQLite)", "taskbridge-huey", ("huey",), False,
+                    HUEY_WORKER_TYPE, _sqlite_url,
+                    lambda c, t: HueyNative(c, t, sqlite=True)),
+    )
+}
+
+
+def versions(specs: list[BackendSpec]) -> dict[str, str]:
+    """Installed versions of taskbridge, the plugins, the engines and redis-py."""
+    names = ["taskbridge", "redis"]
+    for spec in specs:
+        names += [spec.plugin, *spec.engines]
+    found: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
