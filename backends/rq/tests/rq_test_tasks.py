@@ -48,3 +48,13 @@ def fails_once(context: TaskContext) -> int:
     if context.attempt == 1:
         raise RuntimeError("first attempt fails")
     return context.attempt
+
+
+def touch(path: str) -> None:
+    """Not a task: what a hand-made RQ job names to prove whether it ran."""
+    pathlib.Path(path).write_text("ran")
+
+
+@task
+def touch_task(path: str) -> None:
+    touch(path)
