@@ -14,9 +14,10 @@ from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 from taskbridge import Bridge, Status
 
+from taskbridge_rq.jobs import RUNNER
+
 import rq_test_tasks
 from conftest import Workers, wait_for
-from taskbridge_rq.jobs import RUNNER
 
 pytestmark = pytest.mark.slow
 

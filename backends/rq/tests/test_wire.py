@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import redis
-import rq_test_tasks
 from rq import Queue
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
@@ -13,6 +12,8 @@ from rq.serializers import JSONSerializer
 from taskbridge import Bridge
 
 from taskbridge_rq.jobs import RUNNER
+
+import rq_test_tasks
 
 
 def test_job_fetch_reads_our_job_by_task_name(bridge: Bridge, client: redis.Redis,
