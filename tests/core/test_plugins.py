@@ -1,0 +1,116 @@
+"""Plugins: engine resolution, missing-engine errors, the logging plugin."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from taskbridge import BackendNotFound, Bridge, ConfigurationError, RetryPolicy, hookimpl, task
+from taskbridge.backends.memory import MemoryBackend
+from taskbridge.config import BackendURL
+from taskbridge.plugins import create_backend, installed_engines, plugin_manager
+
+from .conftest import run_all
+
+
+class ThirdPartyBackend(MemoryBackend):
+    """A backend as a third party would ship it: it remembers the URL it was built from."""
+
+    engine = "thirdparty"
+
+    def __init__(self, url: BackendURL | None = None) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+class ThirdPartyPlugin:
+    @hookimpl
+    def taskbridge_backends(self) -> dict[str, Any]:
+        return {"thirdparty": ThirdPartyBackend}
+
+
+def test_memory_is_installed_through_the_entry_point() -> None:
+    """memory:// is provided by the core's own plugin, found like any other."""
+    assert installed_engines()["memory"] is MemoryBackend
+    assert isinstance(create_backend(BackendURL.parse("memory://")), MemoryBackend)
+
+
+def test_a_registered_plugin_provides_its_engine(
+    register_plugin: Callable[[object], None],
+) -> None:
+    """An engine from a plugin works as soon as the plugin is registered, with its parsed URL."""
+    register_plugin(ThirdPartyPlugin())
+    bridge = Bridge("thirdparty+redis://somewhere:6379/3?opt=1")
+    assert isinstance(bridge.backend, ThirdPartyBackend)
+    assert bridge.backend.url is not None
+    assert bridge.backend.url.transport_url == "redis://somewhere:6379/3"
+    assert bridge.backend.url.options == {"opt": "1"}
+
+
+def test_an_unknown_engine_names_the_installed_ones() -> None:
+    """An engine nobody provides is BackendNotFound listing installed engines and the fix."""
+    with pytest.raises(BackendNotFound) as caught:
+        Bridge("nosuch+redis://:s3cret@host/0")
+    message = str(caught.value)
+    assert "'nosuch'" in message and "memory" in message
+    assert "'taskbridge' entry-point group" in message
+    assert "s3cret" not in message
+    assert isinstance(caught.value, ConfigurationError)
+
+
+@pytest.fixture
+def without_engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Hide an installed engine plugin (if any) for one test, then put it back."""
+    engine: str = request.param
+    manager = plugin_manager()
+    hidden = manager.unregister(name=engine) if manager.get_plugin(engine) else None
+    yield engine
+    if hidden is not None:
+        manager.register(hidden, name=engine)
+
+
+@pytest.mark.parametrize(
+    ("without_engine", "distribution"),
+    [("huey", "taskbridge-huey"), ("rq", "taskbridge-rq"), ("celery", "taskbridge-celery")],
+    indirect=["without_engine"],
+)
+def test_our_engines_say_what_to_pip_install(without_engine: str, distribution: str) -> None:
+    """A missing huey/rq/celery plugin is BackendNotFound with the pip install line."""
+    if without_engine in installed_engines():
+        pytest.skip(f"{without_engine} is provided by a plugin not registered under its name")
+    with pytest.raises(BackendNotFound, match=f"pip install {distribution}") as caught:
+        Bridge(f"{without_engine}+redis://localhost:6379/0")
+    assert "installed engines: " in str(caught.value)
+
+
+def test_the_logging_plugin_logs_every_lifecycle_event_with_the_id(
+    bridge: Bridge, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Enqueued, started, retrying, failed, succeeded and canceled are logged with the id."""
+
+    @task(name="plugins.fails", retry=RetryPolicy(max_attempts=2, backoff=0))
+    def fails() -> None:
+        raise RuntimeError("nope")
+
+    @task(name="plugins.works")
+    def works() -> int:
+        return 1
+
+    caplog.set_level(logging.INFO, logger="taskbridge")
+    failed = fails.using(bridge=bridge).enqueue()
+    succeeded = works.using(bridge=bridge).enqueue()
+    canceled = works.using(bridge=bridge).enqueue()
+    canceled.cancel()
+    run_all(bridge)
+
+    def logged(id: str) -> list[str]:
+        return [r.getMessage().split()[0] for r in caplog.records if f"[{id}]" in r.getMessage()]
+
+    assert logged(failed.id) == ["enqueued", "started", "retrying", "started", "failed"]
+    assert logged(succeeded.id) == ["enqueued", "started", "succeeded"]
+    assert logged(canceled.id) == ["enqueued", "canceled"]
+    [failure] = [r for r in caplog.records if r.getMessage().startswith("failed")]
+    assert failure.levelno == logging.WARNING and "RuntimeError: nope" in failure.getMessage()
