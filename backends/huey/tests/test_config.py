@@ -1,0 +1,86 @@
+"""URLs, capabilities and plugin registration of the Huey backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hueytasks
+import pytest
+from taskbridge_huey import HueyBackend
+from taskbridge_huey.backend import sqlite_path
+
+from conftest import Workers, sqlite_url
+from taskbridge.bridge import Bridge
+from taskbridge.config import DEFAULT_URL, BackendURL
+from taskbridge.errors import ConfigurationError, TaskFailed, UnsupportedFeature
+from taskbridge.plugins import installed_engines
+
+
+def test_engine_is_registered_through_the_entry_point() -> None:
+    """Installing taskbridge-huey makes the engine 'huey' resolvable by URL."""
+    assert installed_engines()["huey"] is HueyBackend
+
+
+def test_sqlite_paths_relative_and_absolute() -> None:
+    """Three slashes give a path relative to the working directory, four an absolute one."""
+    assert sqlite_path(BackendURL.parse("huey+sqlite:///rel/tasks.db")) == Path("rel/tasks.db")
+    assert sqlite_path(BackendURL.parse("huey+sqlite:////abs/tasks.db")) == Path("/abs/tasks.db")
+    with pytest.raises(ConfigurationError, match="no host"):
+        sqlite_path(BackendURL.parse("huey+sqlite://host/tasks.db"))
+
+
+def test_default_url_needs_no_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library default, huey+sqlite:///taskbridge.db, works with nothing but a directory."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TASKBRIDGE_URL", raising=False)
+    bridge = Bridge(imports=["hueytasks"])
+    try:
+        assert bridge.url.raw == DEFAULT_URL
+        hueytasks.add.using(bridge=bridge).enqueue(1, 2)
+        assert bridge.backend.queue_depth("default") == 1
+        assert (tmp_path / "taskbridge.db").exists()
+    finally:
+        bridge.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("huey+postgres://db/x", "sqlite' or 'redis"),
+        ("huey+sqlite:///x.db?colour=red", "unknown option"),
+        ("huey+sqlite:///x.db?pool=gevent", "pool='gevent'"),
+        ("huey+sqlite:///x.db?namespace=a:b", "namespace"),
+    ],
+)
+def test_bad_urls_say_what_to_do(url: str, complaint: str) -> None:
+    """A URL the backend cannot use is a ConfigurationError naming the problem."""
+    with pytest.raises(ConfigurationError, match=complaint):
+        HueyBackend(BackendURL.parse(url))
+
+
+def test_thread_mode_refuses_timeouts(tmp_path: Path) -> None:
+    """With thread workers (the default) a task timeout cannot be enforced, so it is refused."""
+    bridge = Bridge(sqlite_url(tmp_path), imports=["hueytasks"])
+    try:
+        assert not bridge.capabilities.timeouts
+        assert HueyBackend.capabilities_by_mode["process"].timeouts
+        with pytest.raises(UnsupportedFeature, match="pool=process"):
+            hueytasks.too_long.using(bridge=bridge).enqueue()
+    finally:
+        bridge.close()
+
+
+@pytest.mark.slow
+def test_process_workers_enforce_timeouts(tmp_path: Path, workers: Workers) -> None:
+    """With ?pool=process, forked workers stop an attempt at its timeout: FAILED, TaskTimeout."""
+    bridge = Bridge(sqlite_url(tmp_path, pool="process"), imports=["hueytasks"])
+    try:
+        result = hueytasks.too_long.using(bridge=bridge).enqueue()
+        quick = hueytasks.add.using(bridge=bridge).enqueue(5, 5)
+        workers.start(bridge.url.raw, "-c", "2")
+        assert quick.wait(timeout=20) == 10
+        with pytest.raises(TaskFailed) as failure:
+            result.wait(timeout=20)
+        assert failure.value.error.type.endswith("TaskTimeout")
+    finally:
+        bridge.close()
