@@ -168,6 +168,12 @@ class Harness:
                 return True
         return False
 
+    def kill_worker(self, worker: WorkerProcess) -> None:
+        """SIGKILL a worker and its children, as an OOM killer would."""
+        worker.kill()
+        if worker in self.workers:
+            self.workers.remove(worker)
+
     def stop_worker(self, worker: WorkerProcess) -> None:
         worker.stop()
         if worker in self.workers:

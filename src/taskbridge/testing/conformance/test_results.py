@@ -43,7 +43,9 @@ def test_succeeded_result_fields(backend: Harness) -> None:
     assert result.idempotency_key is None and result.deduplicated is False
     assert all(_aware_utc(t) for t in (result.enqueued_at, result.started_at, result.finished_at))
     assert result.enqueued_at <= result.started_at <= result.finished_at
-    assert result.duration == result.finished_at - result.started_at
+    assert result.duration is not None
+    span = result.finished_at - result.started_at
+    assert abs((result.duration - span).total_seconds()) < 0.001
 
 
 def test_ids_are_unique(backend: Harness) -> None:
