@@ -21,8 +21,11 @@ from benchmarks.sides import NativeSide, TaskbridgeSide, check_value, python_mod
 
 #: Pools that match across the two sides (the engine's own worker model on both).
 CELERY_POOL = "solo"
-RQ_WORKER = "simple"
+RQ_WORKER = "fork"
 HUEY_WORKER_TYPE = "thread"
+#: taskbridge's Huey worker polls an idle SQLite queue from 50 ms, x1.5, up to 250 ms; the
+#: native consumer gets the same settings (they are consumer options, ``-d -b -m``).
+HUEY_POLLING = ("-d", "0.05", "-b", "1.5", "-m", "0.25")
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,9 @@ class RQNative:
         if concurrency != 1:
             raise ValueError("an RQ worker runs one job at a time; use --concurrency 1 for RQ")
         return python_module("benchmarks.native.rq_jobs", "--url", self.redis_url,
-                             "--queue", self.queue.name, "--worker-class", RQ_WORKER)
+                             "--queue", self.queue.name, "--worker-class", RQ_WORKER,
+                             # As taskbridge's RQ worker runs it (it honours delays with it).
+                             "--with-scheduler")
 
     def worker_env(self) -> dict[str, str]:
         return {}
@@ -135,7 +140,8 @@ class HueyNative:
         if self.sqlite_path is not None:
             self.app = build(self.name, sqlite_path=self.sqlite_path)
         else:
-            self.app = build(self.name, redis_url=context.redis_url)
+            # Huey's fastest native result wait on Redis: BLPOP on a notify key, not polling.
+            self.app = build(self.name, redis_url=context.redis_url, notify_result=True)
 
     def enqueue(self, i: int) -> None:
         self.app.bench_noop(i)
@@ -149,7 +155,7 @@ class HueyNative:
 
     def worker_argv(self, concurrency: int) -> list[str]:
         return python_module("huey.bin.huey_consumer", "benchmarks.native.huey_app.huey",
-                             "-w", str(concurrency), "-k", HUEY_WORKER_TYPE, "-q")
+                             "-w", str(concurrency), "-k", HUEY_WORKER_TYPE, *HUEY_POLLING, "-q")
 
     def worker_env(self) -> dict[str, str]:
         env = {HUEY_NAME_ENV: self.name, REDIS_ENV: self.redis_url}

@@ -80,7 +80,9 @@ def run_backend(spec: BackendSpec, context: Context, sizes: phases.Sizes,
         ("enqueue", lambda: rows.extend(phases.enqueue_phase(spec, context, sizes))),
         ("drain", lambda: rows.append(phases.drain_phase(spec, context, sizes))),
         ("roundtrip", lambda: rows.extend(phases.round_trip_phase(spec, context, sizes))),
-        ("calls", lambda: entry.update(calls_per_enqueue=_calls(spec, context))),
+        # Round trips are counted on redis-py's socket writes: Redis backends only.
+        ("calls", lambda: spec.uses_redis
+         and entry.update(calls_per_enqueue=_calls(spec, context))),
     ]
     for name, step in steps:
         if name not in selected:
@@ -102,7 +104,7 @@ def run_backend(spec: BackendSpec, context: Context, sizes: phases.Sizes,
 
 def _calls(spec: BackendSpec, context: Context) -> dict[str, Any]:
     tb, native = spec.open(context, "calls")
-    redis_url = context.redis_url if spec.uses_redis else None
+    redis_url = context.redis_url
     try:
         return {
             "taskbridge": probe.calls_per_enqueue(tb.enqueue, redis_url),

@@ -42,7 +42,7 @@ def _from_environment() -> Any:
     sqlite_path = os.environ.get(HUEY_SQLITE_ENV)
     if sqlite_path:
         return build(name, sqlite_path=sqlite_path)
-    return build(name, redis_url=os.environ[REDIS_ENV])
+    return build(name, redis_url=os.environ[REDIS_ENV], notify_result=True)
 
 
 #: The app ``huey_consumer benchmarks.native.huey_app.huey`` runs (None outside a consumer).

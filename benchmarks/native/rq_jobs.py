@@ -21,11 +21,12 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--queue", required=True)
     parser.add_argument("--worker-class", choices=["fork", "simple"], default="fork")
+    parser.add_argument("--with-scheduler", action="store_true")
     args = parser.parse_args()
     connection = Redis.from_url(args.url)
     worker_class = SimpleWorker if args.worker_class == "simple" else Worker
     worker = worker_class([Queue(args.queue, connection=connection)], connection=connection)
-    worker.work(with_scheduler=False, logging_level="WARNING")
+    worker.work(with_scheduler=args.with_scheduler, logging_level="WARNING")
 
 
 if __name__ == "__main__":
