@@ -40,6 +40,8 @@ def create_app(config: CeleryConfig) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         broker_transport_options=config.transport_options(),
+        # On Redis, a transport that skips list items which are not kombu messages.
+        broker_transport="taskbridge_celery.transport:Transport" if config.on_redis else None,
         task_queue_max_priority=MAX_PRIORITY + 1,
         task_default_priority=None,
         task_default_queue=config.queue_name("default"),

@@ -147,37 +147,57 @@ def register_tasks(app: Celery) -> list[str]:
 class TaskbridgeConsumer(Consumer):  # type: ignore[misc]
     """Celery's consumer, reporting in the store every message it refuses before any task.
 
-    Celery logs and drops these; a record left PENDING forever would hide them.
+    Celery logs these and drops them; a record left PENDING forever would hide them.
     """
+
+    def create_task_handler(self, *args: Any, **kwargs: Any) -> Any:
+        handle = super().create_task_handler(*args, **kwargs)
+        connection_errors = self.connection_errors
+
+        def on_task_received(message: Any) -> Any:
+            try:
+                return handle(message)
+            except connection_errors:
+                raise
+            except Exception as exc:
+                # A message that passed Celery's checks but breaks its handling (one with no
+                # content type, say) would otherwise stop the whole worker.
+                logger.exception("could not handle a message; dropping it")
+                message.reject_log_error(logger, connection_errors)
+                _refused(message, f"cannot be handled: {exc!r}")
+                return None
+
+        return on_task_received
 
     def on_unknown_task(self, body: Any, message: Any, exc: Exception) -> None:
         super().on_unknown_task(body, message, exc)
-        bridge = worker_bridge()
         envelope = _envelope_of(message)
         if envelope is not None:
             # The core fails it with TaskNotRegistered: this worker does not import its module.
-            execute(bridge, envelope, worker=_worker_name())
+            execute(worker_bridge(), envelope, worker=_worker_name())
         else:
-            report_rejected(bridge, _header_id(message), f"unknown task in message: {exc}")
+            _refused(message, f"unknown task: {exc}")
 
     def on_invalid_task(self, body: Any, message: Any, exc: Exception) -> None:
         super().on_invalid_task(body, message, exc)
-        report_rejected(worker_bridge(), _header_id(message), f"invalid task message: {exc}")
+        _refused(message, str(exc))
 
     def on_decode_error(self, message: Any, exc: Exception) -> None:
         super().on_decode_error(message, exc)
-        reason = (f"message refused and never run: content type {message.content_type!r}: "
-                  f"{exc}")
-        report_rejected(worker_bridge(), _header_id(message), reason)
+        _refused(message, f"cannot decode: {exc}")
 
     def on_unknown_message(self, body: Any, message: Any) -> None:
         super().on_unknown_message(body, message)
-        report_rejected(worker_bridge(), _header_id(message), "not a Celery task message")
+        _refused(message, "not a Celery task message")
 
 
-def _header_id(message: Any) -> Any:
+def _refused(message: Any, problem: str) -> None:
     headers = getattr(message, "headers", None)
-    return headers.get("id") if isinstance(headers, dict) else None
+    headers = headers if isinstance(headers, dict) else {}
+    reason = (f"message {headers.get('id')} for {headers.get('task')} refused and never run "
+              f"(content type {getattr(message, 'content_type', None)!r}): {problem}")
+    logger.error("%s", reason)
+    report_rejected(worker_bridge(), headers.get("id"), reason)
 
 
 def _envelope_of(message: Any) -> Envelope | None:

@@ -1,0 +1,79 @@
+"""kombu's Redis transport, made to drop (and log) list items that are not kombu messages.
+
+Stock kombu parses each popped item as JSON inside its read loop; one malformed item pushed
+into a queue by hand raises there and takes the whole Celery worker down. Here such an item is
+logged with its content and skipped; the worker goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from queue import Empty
+from typing import Any
+
+from kombu.transport import redis as kombu_redis
+
+logger = logging.getLogger("taskbridge.celery")
+
+_DROPPED = ("dropped an item from %s that is not a kombu message and can never run "
+            "(%s); it was: %.500r")
+
+
+def _problem(payload: Any) -> str | None:
+    """Why ``payload`` cannot be a kombu virtual-transport message, or None if it can."""
+    if not isinstance(payload, dict):
+        return f"a JSON {type(payload).__name__}, not an object"
+    properties = payload.get("properties")
+    if not isinstance(properties, dict) or "delivery_tag" not in properties:
+        return "no properties with a delivery_tag"
+    info = properties.get("delivery_info")
+    if not isinstance(info, dict) or not {"exchange", "routing_key"} <= info.keys():
+        return "no delivery_info with exchange and routing_key"
+    if not isinstance(payload.get("headers") or {}, dict):
+        return "headers are not an object"
+    if not isinstance(payload.get("body", ""), str):
+        return "body is not a string"
+    return None
+
+
+class Channel(kombu_redis.Channel):
+    def _brpop_read(self, **options: Any) -> Any:
+        try:
+            return super()._brpop_read(**options)  # type: ignore[no-untyped-call]
+        except json.JSONDecodeError as exc:
+            logger.error(_DROPPED, "a queue", "not JSON", exc.doc)
+            raise Empty() from exc
+
+    def _get(self, queue: str, timeout: Any = None) -> Any:
+        while True:
+            try:
+                payload = super()._get(queue)  # type: ignore[no-untyped-call]
+            except json.JSONDecodeError as exc:
+                logger.error(_DROPPED, queue, "not JSON", exc.doc)
+                continue
+            problem = _problem(payload)
+            if problem is None:
+                return payload
+            logger.error(_DROPPED, queue, problem, payload)
+
+
+class Transport(kombu_redis.Transport):
+    """``broker_transport`` for Celery on Redis: the stock transport with :class:`Channel`."""
+
+    Channel = Channel
+
+    def _deliver(self, message: Any, queue: str) -> Any:
+        problem = _problem(message)
+        if problem is not None:
+            logger.error(_DROPPED, queue, problem, message)
+            return None
+        try:
+            return super()._deliver(message, queue)  # type: ignore[no-untyped-call]
+        except self.connection_errors:
+            raise
+        except Exception as exc:
+            # kombu could not even build a Message (say, a body that is not valid base64);
+            # Celery's consumer, which handles everything past that point, never saw it.
+            logger.error(_DROPPED, queue, repr(exc), message, exc_info=True)
+            return None
