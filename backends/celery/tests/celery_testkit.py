@@ -1,0 +1,114 @@
+"""Helpers for the Celery backend tests: real workers in subprocesses, URLs, cleanup."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import redis
+
+from taskbridge import Bridge
+
+HERE = Path(__file__).parent
+TASKS_MODULE = "celery_testtasks"
+AMQP = ("127.0.0.1", 5672)
+
+
+def poll(condition: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> None:
+    """Wait until ``condition()`` is truthy, or fail saying what never happened."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def amqp_available() -> bool:
+    try:
+        with socket.create_connection(AMQP, timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+requires_amqp = pytest.mark.skipif(
+    not amqp_available(),
+    reason=f"RabbitMQ does not answer on {AMQP[0]}:{AMQP[1]}; start it to run celery+amqp tests",
+)
+
+
+class Worker:
+    """``python -m taskbridge worker`` in a subprocess, its output in a log file."""
+
+    def __init__(self, url: str, *, queues: tuple[str, ...] = ("default",), concurrency: int = 1,
+                 pool: str | None = None) -> None:
+        self.log_path = Path(tempfile.mkstemp(prefix="taskbridge-celery-", suffix=".log")[1])
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [str(HERE), *filter(None, [os.environ.get("PYTHONPATH")])]))
+        command = [sys.executable, "-m", "taskbridge", "worker", "-v", "--url", url,
+                   "--imports", TASKS_MODULE, "-c", str(concurrency)]
+        for queue in queues:
+            command += ["-q", queue]
+        if pool:
+            command += ["--pool", pool]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                            env=env)
+        self.wait_for_log(" ready.", timeout=60)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for_log(self, text: str, timeout: float = 20.0) -> None:
+        def seen() -> bool:
+            if self.process.poll() is not None and text not in self.log():
+                raise AssertionError(f"worker exited ({self.process.returncode}):\n{self.log()}")
+            return text in self.log()
+
+        poll(seen, timeout, f"{text!r} in the worker's log")
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"worker ignored signal {signum}:\n{self.log()}") from None
+        finally:
+            if self.process.returncode == 0:
+                self.log_path.unlink(missing_ok=True)
+
+
+def delete_namespace(redis_url: str, namespace: str) -> None:
+    """Delete the store's and Celery's keys for ``namespace``; nothing else."""
+    client = redis.Redis.from_url(redis_url)
+    patterns = (f"{namespace}:*", f"{namespace}.*", f"_kombu.binding.{namespace}.*")
+    for pattern in patterns:
+        keys = list(client.scan_iter(match=pattern, count=500))
+        if keys:
+            client.delete(*keys)
+    client.close()
+
+
+def redis_backend_url(redis_url: str, namespace: str, **options: object) -> str:
+    query = "&".join(f"{k}={v}" for k, v in {"namespace": namespace, **options}.items())
+    return f"celery+{redis_url}?{query}"
+
+
+def amqp_backend_url(redis_url: str, namespace: str) -> str:
+    return (f"celery+amqp://guest:guest@{AMQP[0]}:{AMQP[1]}//?store={redis_url}"
+            f"&namespace={namespace}")
+
+
+def make_bridge(url: str) -> Bridge:
+    return Bridge(url, imports=[TASKS_MODULE])
