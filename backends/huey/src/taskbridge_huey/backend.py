@@ -98,7 +98,15 @@ class HueyBackend:
         from taskbridge.stores.sqlite import SQLiteStore
 
         self.path = sqlite_path(self.url)
-        return SQLiteStore(self.path)
+        try:
+            return SQLiteStore(self.path)
+        except (ConfigurationError, sqlite3.Error) as exc:
+            # The database file is this backend's server: not being able to open it is the
+            # backend being unreachable, as a Redis that does not answer would be.
+            raise EnqueueError(
+                f"cannot open the Huey SQLite database {str(self.path)!r} for "
+                f"{self.url.redacted()}: {exc}"
+            ) from exc
 
     def _make_huey(self, queue: str, name: str) -> TaskbridgeHuey:
         return TaskbridgeHuey(queue, name, SqliteStorage, filename=str(self.path))
