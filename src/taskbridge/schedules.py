@@ -110,17 +110,20 @@ class Cron:
         moment = _aware(moment, "next_after's moment").astimezone(UTC)
         zone = ZoneInfo(self.tz)
         local = moment.astimezone(zone).replace(tzinfo=None)
-        # Walk wall-clock candidates from a little before `moment`, map each to the instants it
-        # denotes, and keep the earliest instant after `moment`; near a DST change wall-clock
-        # order and real order can differ by the shift, hence the margin on both sides.
+        # Walk wall-clock candidates, map each to the instants it denotes, and keep the earliest
+        # instant after `moment`. Near a clock change, wall-clock order and real order can
+        # differ by the shift, so there the walk starts earlier and goes on a little longer.
         try:
-            wall = croniter(self._expanded, local - _MAX_DST_SHIFT)
+            wall = croniter(
+                self._expanded, local - _MAX_DST_SHIFT if _changes_near(zone, moment) else local
+            )
             best: dt.datetime | None = None
             while True:
                 candidate: dt.datetime = wall.get_next(dt.datetime)
-                if best is not None and candidate > best.astimezone(zone).replace(
-                    tzinfo=None
-                ) + _MAX_DST_SHIFT:
+                if best is not None and (
+                    not _changes_near(zone, best)
+                    or candidate > best.astimezone(zone).replace(tzinfo=None) + _MAX_DST_SHIFT
+                ):
                     return best
                 for instant in self._instants(candidate, zone):
                     if instant > moment and (best is None or instant < best):
@@ -146,6 +149,12 @@ class Cron:
 
     def describe(self) -> str:
         return f"cron {self.expr}" + ("" if self.tz == "UTC" else f" ({self.tz})")
+
+
+def _changes_near(zone: ZoneInfo, moment: dt.datetime) -> bool:
+    """Whether the zone's UTC offset changes within ``_MAX_DST_SHIFT`` of ``moment``."""
+    offsets = {(moment + k * _MAX_DST_SHIFT).astimezone(zone).utcoffset() for k in (-1, 0, 1)}
+    return len(offsets) > 1
 
 
 def _change_instant(before: dt.datetime, after: dt.datetime, zone: ZoneInfo) -> dt.datetime:
