@@ -15,11 +15,11 @@ import redis
 from celery_testkit import make_bridge, redis_backend_url
 from hypothesis import given
 from hypothesis import strategies as st
+from taskbridge_celery.messages import celery_priority, redis_priority, redis_push
 
 from taskbridge import Bridge
 from taskbridge.envelope import Envelope
 from taskbridge.testing.redis_server import start_private_server, stop_private_server
-from taskbridge_celery.messages import celery_priority, redis_priority, redis_push
 
 priorities = st.integers(min_value=-100, max_value=100)
 
