@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from huey import Huey
 from huey.api import Task as HueyTask
 from huey.exceptions import HueyException
@@ -17,6 +20,11 @@ from taskbridge_huey._serializer import JSONSerializer, message_for
 
 if TYPE_CHECKING:
     from taskbridge.bridge import Bridge
+
+logger = logging.getLogger("taskbridge.huey")
+
+#: Seconds before a message whose run hit a store error is delivered again.
+REDELIVERY_DELAY = 1.0
 
 
 class TaskbridgeRegistry(Registry):  # type: ignore[misc]
@@ -68,10 +76,23 @@ class TaskbridgeHuey(Huey):  # type: ignore[misc]
         def run_envelope(envelope: Envelope) -> None:
             if self.bridge is None:
                 raise RuntimeError(f"Huey queue {self.name} has no worker bridge attached")
-            # Each thread or forked process names itself (host:pid:thread) in the record.
-            execute(self.bridge, envelope, worker=worker_name())
+            try:
+                # Each thread or forked process names itself (host:pid:thread) in the record.
+                execute(self.bridge, envelope, worker=worker_name())
+            except Exception:
+                self._redeliver(envelope)
+
 
         return run_envelope
+
+    def _redeliver(self, envelope: Envelope) -> None:
+        # execute() raises only when the store failed; Huey would drop the message, so it is
+        # sent again shortly. Running it twice is safe: the store's start() lets one attempt
+        # through at most once, whatever the number of deliveries.
+        logger.exception("the store failed while running %s [%s]; delivering it again in %gs",
+                         envelope.task_name, envelope.id, REDELIVERY_DELAY)
+        later = message_for(attrs.evolve(envelope, run_at=time.time() + REDELIVERY_DELAY))
+        self.storage.add_to_schedule(self.serializer.serialize(later), later.eta)
 
     def sync_registry(self) -> list[str]:
         """Register every taskbridge task not yet in Huey's registry; returns the new names."""
