@@ -8,6 +8,7 @@ server's own ``INFO commandstats``. Counting runs separately from every timed sa
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -67,26 +68,36 @@ def counting_round_trips() -> Iterator[list[int]]:
         AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
 
 
-def commands_total(redis_url: str) -> int:
-    """Commands the server has run so far, the INFO calls themselves excluded."""
+def server_totals(redis_url: str) -> tuple[int, int]:
+    """Commands the server has run so far and the CPU µs it spent on them (INFO excluded)."""
     from redis import Redis
 
     with Redis.from_url(redis_url) as client:
         stats = client.info("commandstats")
-    return sum(int(v["calls"]) for k, v in stats.items() if k != "cmdstat_info")
+    counted = [v for k, v in stats.items() if k != "cmdstat_info"]
+    return sum(int(v["calls"]) for v in counted), sum(int(v["usec"]) for v in counted)
 
 
-def calls_per_enqueue(enqueue: Callable[[int], None], redis_url: str | None,
-                      n: int = 50) -> dict[str, float | None]:
-    """Round trips and server commands per single enqueue, averaged over ``n`` enqueues."""
+def calls_per_enqueue(enqueue: Callable[[int], None], redis_url: str,
+                      n: int = 200) -> dict[str, float]:
+    """Per single enqueue, averaged over ``n``: round trips, server commands, server CPU µs
+    (Redis's own commandstats) and producer CPU µs (``process_time``). CPU times do not
+    count waiting, so they hold up when other processes load the machine."""
     for i in range(5):
         enqueue(-1 - i)  # connect and load scripts first; those are one-off costs
-    before = commands_total(redis_url) if redis_url else 0
+    commands_before, server_before = server_totals(redis_url)
     with counting_round_trips() as count:
         for i in range(n):
             enqueue(i)
-    after = commands_total(redis_url) if redis_url else 0
+    round_trips = count[0]
+    cpu_started = time.process_time()
+    for i in range(n, 2 * n):
+        enqueue(i)
+    client_cpu = time.process_time() - cpu_started
+    commands_after, server_after = server_totals(redis_url)
     return {
-        "round_trips": count[0] / n,
-        "commands": (after - before) / n if redis_url else None,
+        "round_trips": round_trips / n,
+        "commands": (commands_after - commands_before) / (2 * n),
+        "server_cpu_us": (server_after - server_before) / (2 * n),
+        "client_cpu_us": client_cpu / n * 1e6,
     }

@@ -130,11 +130,17 @@ def _backend_section(key: str, backend: dict[str, Any]) -> list[str]:
         lines.append("")
     calls = backend.get("calls_per_enqueue")
     if calls:
-        lines += ["Per single enqueue (counted apart from timing): "
-                  + "; ".join(f"{side}: {_number(c['round_trips'])} round trips"
-                              + (f", {_number(c['commands'])} Redis commands"
-                                 if c.get("commands") is not None else "")
-                              for side, c in calls.items()) + ".", ""]
+        lines += [
+            "Cost of one single enqueue, measured apart from the timed samples (CPU times "
+            "exclude waiting, so other load on the machine barely moves them):",
+            "",
+            "| side | round trips | Redis commands | Redis server CPU µs | producer CPU µs |",
+            "| --- | --- | --- | --- | --- |",
+            *(f"| {side} | {_number(c['round_trips'])} | {_number(c['commands'])} | "
+              f"{_number(c['server_cpu_us'])} | {_number(c['client_cpu_us'])} |"
+              for side, c in calls.items()),
+            "",
+        ]
     return lines
 
 

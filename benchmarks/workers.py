@@ -46,6 +46,12 @@ class WorkerProcess:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError("the worker is not running")
+        return self._process.pid
+
     def check_alive(self) -> None:
         """Raise with the worker's log tail if it exited early."""
         if self._process is not None and self._process.poll() is not None:
