@@ -50,6 +50,7 @@ class Worker:
 
     def __init__(self, url: str, *, queues: tuple[str, ...] = ("default",), concurrency: int = 1,
                  pool: str | None = None) -> None:
+        self.final_log: str | None = None
         self.log_path = Path(tempfile.mkstemp(prefix="taskbridge-celery-", suffix=".log")[1])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [str(HERE), *filter(None, [os.environ.get("PYTHONPATH")])]))
@@ -65,6 +66,8 @@ class Worker:
         self.wait_for_log(" ready.", timeout=60)
 
     def log(self) -> str:
+        if self.final_log is not None:
+            return self.final_log
         return self.log_path.read_text(errors="replace")
 
     def wait_for_log(self, text: str, timeout: float = 20.0) -> None:
@@ -85,6 +88,7 @@ class Worker:
             self.process.wait()
             raise AssertionError(f"worker ignored signal {signum}:\n{self.log()}") from None
         finally:
+            self.final_log = self.log()
             if self.process.returncode == 0:
                 self.log_path.unlink(missing_ok=True)
 
@@ -112,3 +116,24 @@ def amqp_backend_url(redis_url: str, namespace: str) -> str:
 
 def make_bridge(url: str) -> Bridge:
     return Bridge(url, imports=[TASKS_MODULE])
+
+
+def delete_amqp_entities(namespace: str, queues: list[str]) -> None:
+    """Delete the RabbitMQ queues and exchanges a test namespace declared."""
+    from kombu import Connection
+
+    names = [f"{namespace}.{queue}" for queue in queues]
+    exchanges = [*names, f"{namespace}.control.pidbox", f"reply.{namespace}.control.pidbox",
+                 f"{namespace}.events"]
+    with Connection(f"amqp://guest:guest@{AMQP[0]}:{AMQP[1]}//") as connection:
+        for kind, name in [("queue", n) for n in names] + [("exchange", e) for e in exchanges]:
+            channel = connection.channel()
+            try:
+                if kind == "queue":
+                    channel.queue_delete(name)
+                else:
+                    channel.exchange_delete(name)
+            except connection.channel_errors:
+                pass  # never declared
+            finally:
+                channel.close()
