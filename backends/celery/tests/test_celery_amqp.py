@@ -1,0 +1,83 @@
+"""celery+amqp:// end to end: RabbitMQ carries the messages, Redis keeps the state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import celery_testtasks as tasks
+import pytest
+from celery_testkit import (
+    Worker,
+    amqp_backend_url,
+    delete_amqp_entities,
+    make_bridge,
+    poll,
+    requires_amqp,
+)
+
+from taskbridge import Bridge, Status
+
+pytestmark = requires_amqp
+
+
+@pytest.fixture(scope="module")
+def url(redis_url: str, namespace: str) -> Iterator[str]:
+    yield amqp_backend_url(redis_url, namespace)
+    delete_amqp_entities(namespace, ["default", "idle"])
+
+
+@pytest.fixture(scope="module")
+def bridge(url: str) -> Iterator[Bridge]:
+    bridge = make_bridge(url)
+    yield bridge
+    bridge.close()
+
+
+@pytest.fixture(scope="module")
+def worker(url: str) -> Iterator[Worker]:
+    worker = Worker(url, concurrency=2)
+    yield worker
+    assert worker.stop() == 0, worker.log()
+
+
+def test_tasks_run_end_to_end(bridge: Bridge, worker: Worker) -> None:
+    """Tasks published to RabbitMQ run on the Celery worker; delays and batches included."""
+    result = tasks.add.using(bridge=bridge).enqueue(2, 3)
+    delayed = tasks.add.using(bridge=bridge, delay=1).enqueue(5, 5)
+    batch = tasks.add.using(bridge=bridge).enqueue_many([(1, 1), (2, 2)])
+    assert result.wait(timeout=20) == 5
+    assert [r.wait(timeout=20) for r in batch] == [2, 4]
+    assert delayed.wait(timeout=20) == 10
+    assert delayed.started_at is not None and delayed.run_at is not None
+    assert (delayed.started_at - delayed.run_at).total_seconds() >= -0.5
+
+
+def test_task_names_are_registered_with_celery(bridge: Bridge, worker: Worker) -> None:
+    """inspect().registered() over RabbitMQ lists every taskbridge task under its own name."""
+    app = bridge.backend.app  # type: ignore[attr-defined]
+    replies: dict[str, list[str]] = {}
+
+    def answered() -> bool:
+        replies.update(app.control.inspect(timeout=1.0).registered() or {})
+        return bool(replies)
+
+    poll(answered, timeout=20, what="a reply to inspect().registered()")
+    [names] = replies.values()
+    assert {"celery_testtasks.add", "celery_testtasks.count_run"} <= set(names)
+
+
+def test_cancel_revokes_a_waiting_task(bridge: Bridge, worker: Worker) -> None:
+    """A canceled delayed task is CANCELED and Celery discards its message when due."""
+    result = tasks.add.using(bridge=bridge, delay=2).enqueue(1, 1)
+    worker.wait_for_log(f"add[{result.id}] received")
+    assert result.cancel().status is Status.CANCELED
+    worker.wait_for_log(f"Discarding revoked task: celery_testtasks.add[{result.id}]")
+    assert result.refresh().status is Status.CANCELED
+
+
+def test_queue_depth_is_a_passive_declare(bridge: Bridge) -> None:
+    """queue_depth counts ready messages on a queue nobody consumes; 0 for an unknown queue."""
+    for priority in (-100, 0, 100):
+        tasks.add.using(bridge=bridge, queue="idle", priority=priority).enqueue(1, 2)
+    poll(lambda: bridge.backend.queue_depth("idle") == 3, timeout=5, what="3 ready messages")
+    assert bridge.backend.queue_depth("never-declared") == 0
