@@ -30,5 +30,5 @@ def send_welcome_email(user_id: int) -> str:
 def build_report(context: TaskContext, kind: str) -> dict[str, object]:
     """A slow job that reports progress."""
     for step, part in enumerate(["load", "aggregate", "render"], start=1):
-        context.set_progress(step * 33, f"{part} done")
+        context.set_progress(round(step * 100 / 3), f"{part} done")
     return {"kind": kind, "pages": 3}
