@@ -10,6 +10,7 @@ two; ``options.stop``, set from code, is relayed to RQ as one SIGTERM. With ``-c
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
-from redis import Redis
+from redis import ConnectionPool, Redis
 from rq import SimpleWorker, Worker
 from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
@@ -35,11 +36,43 @@ if TYPE_CHECKING:
 
     from taskbridge_rq.backend import RQBackend
 
+_RELAY_POLL = 0.2
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this process when ``parent`` dies (Linux; a no-op elsewhere)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
+
+
+class ForkWorker(Worker):
+    """RQ's forking worker whose work horses die with it.
+
+    RQ puts each horse in its own process group, so killing a worker (OOM, SIGKILL of its
+    group) would leave the horse running its task unsupervised: no timeout monitor, and a
+    task neither finished nor declared lost. Tied to the worker, the horse dies too and
+    taskbridge's crash recovery retries or fails the task.
+    """
+
+    def fork_work_horse(self, job: Any, queue: Any) -> None:
+        self._taskbridge_parent = os.getpid()
+        super().fork_work_horse(job, queue)
+
+    def setup_work_horse_signals(self) -> None:
+        super().setup_work_horse_signals()  # type: ignore[no-untyped-call]
+        _die_with_parent(self._taskbridge_parent)
+
+
 WORKER_CLASSES: dict[str, type[Worker] | type[SimpleWorker]] = {
-    "fork": Worker,
+    "fork": ForkWorker,
     "simple": SimpleWorker,
 }
-_RELAY_POLL = 0.2
 
 
 def make_worker(connection: Redis, queues: list[str], mode: str, name: str | None = None) -> Any:
@@ -134,15 +167,21 @@ class _Pool(WorkerPool):
 
     def get_worker_process(self, name: str, burst: bool, _sleep: float = 0,
                            logging_level: str = "INFO") -> Any:
-        # Forked, not spawned: the child inherits the bound bridge and this connection's
-        # settings (redis-py gives a forked child fresh connections).
+        # Forked, not spawned: the child inherits the bound bridge. Like RQ's own pool, it
+        # makes its own Redis client rather than share this process's connection pool.
+        connect = (self._connection_class, self._pool_class, self._pool_kwargs)
         return get_context("fork").Process(
-            target=_pool_child, args=(self.connection, self._queue_names, self._mode, name),
+            target=_pool_child, args=(connect, self._queue_names, self._mode, name),
             name=f"taskbridge-rq worker {name} (pool {self.name})",
         )
 
 
-def _pool_child(connection: Redis, queues: list[str], mode: str, name: str) -> None:
+def _pool_child(connect: tuple[Any, Any, dict[str, Any]], queues: list[str], mode: str,
+                name: str) -> None:
+    client_class, pool_class, pool_kwargs = connect
+    connection = client_class(
+        connection_pool=ConnectionPool(connection_class=pool_class, **pool_kwargs)
+    )
     make_worker(connection, queues, mode, name=name).work(
         with_scheduler=True, logging_level=_log_level()
     )
