@@ -1,10 +1,16 @@
 """The scheduler loop behind ``taskbridge scheduler``: enqueue each due tick exactly once.
 
 Several schedulers may run at once. Each tick is enqueued with the idempotency key
-``schedule:<name>:<tick>``, so schedulers racing on one tick produce one execution. The key is
-held while the tick is waiting, running or succeeded, but a FAILED tick releases it; so that a
-slower scheduler does not enqueue a failed tick again, every scheduler also keeps a per-schedule
-high-water mark (the last tick enqueued) in the store, and never enqueues a tick at or below it.
+``schedule:<name>:<tick>``, so schedulers racing on one tick produce one execution. That key is
+held while the tick waits, runs or has succeeded, but a FAILED tick releases it, and a slower
+scheduler could then send the tick again. So before sending, a scheduler *claims* the tick: it
+stores a bookkeeping record (task ``taskbridge.schedule-claim``, never sent to a worker) under
+the key ``schedule-claim:<name>:<tick>``, atomically, through the store's idempotency claims.
+Only the scheduler whose claim is stored sends the tick, then marks its claim SUCCEEDED, which
+holds the claim for ``idempotency_ttl`` whatever becomes of the tick. A claim still PENDING
+after ``TAKEOVER_AFTER`` seconds belongs to a scheduler that died before sending: another one
+cancels it and claims the tick itself. Schedulers also keep a per-schedule high-water mark (the
+last tick enqueued) in the store and never consider a tick at or below it.
 """
 
 from __future__ import annotations
@@ -20,15 +26,24 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from taskbridge.bridge import new_id
 from taskbridge.errors import TaskBridgeError, TaskNotRegistered
+from taskbridge.record import Record
 from taskbridge.result import Result
 from taskbridge.scheduling import STATE_PREFIX, ScheduleEntry, ScheduleManager
+from taskbridge.status import Status
 
 if TYPE_CHECKING:
     from taskbridge.bridge import Bridge
 
 logger = logging.getLogger("taskbridge.scheduler")
 
+#: The task name of claim records (bookkeeping only: never registered, never sent).
+CLAIM_TASK = "taskbridge.schedule-claim"
+#: The queue name claim records carry (they are never sent to it).
+CLAIM_QUEUE = "taskbridge.schedules"
+#: Seconds after which a claim still PENDING is taken to be left by a dead scheduler.
+TAKEOVER_AFTER = 10.0
 #: With ``catch_up``, at most this many missed ticks (the latest ones) run after downtime.
 MAX_CATCH_UP = 100
 #: Look-back windows for the latest due ticks: the smallest that holds enough ticks is used,
@@ -39,6 +54,11 @@ _WINDOWS = (60.0, 3600.0, 86400.0, 32 * 86400.0, 400 * 86400.0, math.inf)
 def tick_key(name: str, tick: int) -> str:
     """The idempotency key of one tick of schedule ``name``."""
     return f"schedule:{name}:{tick}"
+
+
+def claim_key(name: str, tick: int) -> str:
+    """The idempotency key of the claim a scheduler takes before sending a tick."""
+    return f"schedule-claim:{name}:{tick}"
 
 
 @attrs.frozen
@@ -106,28 +126,56 @@ class Scheduler:
         return sent
 
     def _enqueue_tick(self, entry: ScheduleEntry, tick: int) -> Enqueued | None:
-        # Read the mark again right before sending: another scheduler may have just moved it,
-        # and the tick it sent may already have failed and released its key.
+        # Read the mark again right before claiming: another scheduler may have just moved it.
         last = self.schedules.last_tick(entry.name)
         if last is not None and tick <= last:
             return None
         try:
             task = self.schedules.task_for(entry)
+        except TaskNotRegistered as exc:
+            self._warn_once(entry.name, f"schedule {entry.name!r}: {exc}")
+            return None
+        claim = self._claim(entry.name, tick)
+        if claim is None:
+            return None
+        store, now = self.bridge.store, time.time()
+        try:
             result = task.using(
                 bridge=self.bridge, idempotency_key=tick_key(entry.name, tick),
                 queue=entry.queue, priority=entry.priority,
             ).enqueue(tick, *entry.args, **entry.kwargs)
-        except TaskNotRegistered as exc:
-            self._warn_once(entry.name, f"schedule {entry.name!r}: {exc}")
-            return None
         except TaskBridgeError as exc:
+            store.cancel(claim, now=now)  # release the claim so the tick is tried again
             logger.warning("schedule %r: tick %d not enqueued, will retry: %s",
                            entry.name, tick, exc)
             return None
+        if store.start(claim, 1, worker="scheduler", now=now) is not None:
+            store.finish(claim, 1, Status.SUCCEEDED, now=time.time(), value=result.id,
+                         idempotency_ttl=self.bridge.settings.idempotency_ttl)
         self.schedules.record_tick(entry.name, tick)
         if not result.deduplicated:
             logger.info("schedule %r: enqueued tick %d as %s", entry.name, tick, result.id)
         return Enqueued(entry.name, tick, result)
+
+    def _claim(self, name: str, tick: int) -> str | None:
+        """Store this scheduler's claim on a tick; its record id, or None if another holds it."""
+        store, ttl = self.bridge.store, self.bridge.settings.idempotency_ttl
+        for _ in range(2):
+            now = time.time()
+            record = Record(
+                id=new_id(), task_name=CLAIM_TASK, queue=CLAIM_QUEUE, status=Status.PENDING,
+                kwargs={"schedule": name, "tick": tick}, idempotency_key=claim_key(name, tick),
+                enqueued_at=now,
+            )
+            [stored] = store.create([record], now=now, idempotency_ttl=ttl)
+            if not stored.deduplicated:
+                return stored.id
+            if stored.status is not Status.PENDING or now - stored.enqueued_at < TAKEOVER_AFTER:
+                return None
+            logger.warning("schedule %r: taking over tick %d from a scheduler that stopped "
+                           "before sending it", name, tick)
+            store.cancel(stored.id, now=now)
+        return None
 
     def _warn_once(self, name: str, message: str) -> None:
         if (name, message) not in self._warned:

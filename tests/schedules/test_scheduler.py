@@ -12,7 +12,17 @@ import pytest
 
 import taskbridge
 from taskbridge import InvalidTaskOptions, Status, task
-from taskbridge.scheduler import MAX_CATCH_UP, Scheduler, due_ticks, tick_key
+from taskbridge.record import Record
+from taskbridge.scheduler import (
+    CLAIM_QUEUE,
+    CLAIM_TASK,
+    MAX_CATCH_UP,
+    TAKEOVER_AFTER,
+    Scheduler,
+    claim_key,
+    due_ticks,
+    tick_key,
+)
 from taskbridge.schedules import At, Cron, Every
 from taskbridge.scheduling import ScheduleEntry, code_schedules, periodic
 
@@ -205,3 +215,36 @@ def test_running_scheduler_picks_up_changes_and_stops(bridge: taskbridge.Bridge)
         stop.set()
         thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def _left_claim(bridge: taskbridge.Bridge, name: str, tick: int, age: float) -> None:
+    """Store a PENDING claim as a scheduler that died before sending the tick would leave."""
+    enqueued = time.time() - age
+    record = Record(id=f"dead-{tick}", task_name=CLAIM_TASK, queue=CLAIM_QUEUE,
+                    status=Status.PENDING, idempotency_key=claim_key(name, tick),
+                    enqueued_at=enqueued)
+    bridge.store.create([record], now=enqueued, idempotency_ttl=86400)
+
+
+def test_claim_of_a_live_scheduler_is_respected(bridge: taskbridge.Bridge) -> None:
+    """A tick another scheduler has just claimed is left to it."""
+    add_every_second(bridge)
+    _left_claim(bridge, "s", T0 + 1, age=0.1)
+    assert Scheduler(bridge).run_once(now=T0 + 1.5) == []
+
+
+def test_claim_left_by_a_dead_scheduler_is_taken_over(bridge: taskbridge.Bridge) -> None:
+    """A claim still PENDING after TAKEOVER_AFTER seconds is canceled and the tick sent."""
+    add_every_second(bridge)
+    _left_claim(bridge, "s", T0 + 1, age=TAKEOVER_AFTER + 1)
+    [sent] = Scheduler(bridge).run_once(now=T0 + 1.5)
+    assert sent.tick == T0 + 1 and not sent.result.deduplicated
+    assert bridge.get_result("dead-" + str(T0 + 1)).status is Status.CANCELED
+
+
+def test_claim_is_kept_after_the_tick(bridge: taskbridge.Bridge) -> None:
+    """The claim ends SUCCEEDED and points at the tick's execution."""
+    add_every_second(bridge)
+    [sent] = Scheduler(bridge).run_once(now=T0 + 1.5)
+    [claim] = bridge.list(task_name=CLAIM_TASK)
+    assert (claim.status, claim.value) == (Status.SUCCEEDED, sent.result.id)
