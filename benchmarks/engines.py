@@ -55,6 +55,12 @@ class CeleryNative:
     def enqueue(self, i: int) -> None:
         self.task.apply_async((i,), queue=self.queue)
 
+    #: Without a result backend subscription: Celery's leanest send, for reference.
+    lean_api = "task.apply_async(args, queue=…, ignore_result=True)"
+
+    def enqueue_lean(self, i: int) -> None:
+        self.task.apply_async((i,), queue=self.queue, ignore_result=True)
+
     def enqueue_bulk(self, start: int, count: int) -> None:
         from celery import group
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from benchmarks.engines import BackendSpec, Context
 from benchmarks.measure import interleave, per_task_micros, percentile, ratio, summarize
-from benchmarks.sides import Side, TaskbridgeSide, chunks
+from benchmarks.sides import Side, chunks
 from benchmarks.workers import WorkerProcess, drain, python_env
 
 PREFILL_CHUNK = 500
@@ -76,16 +76,10 @@ def enqueue_phase(spec: BackendSpec, context: Context, sizes: Sizes) -> list[dic
     tb, native = spec.open(context, "enqueue")
     take = _counter()
 
-    def one_by_one(side: Side) -> Callable[[int], None]:
+    def one_by_one(send: Callable[[int], None]) -> Callable[[int], None]:
         def work(n: int) -> None:
             for i in take(n):
-                side.enqueue(i)
-        return work
-
-    def keyed(side: TaskbridgeSide) -> Callable[[int], None]:
-        def work(n: int) -> None:
-            for i in take(n):
-                side.enqueue_keyed(i)
+                send(i)
         return work
 
     def bulk(side: Side) -> Callable[[int], None]:
@@ -94,16 +88,19 @@ def enqueue_phase(spec: BackendSpec, context: Context, sizes: Sizes) -> list[dic
         return work
 
     samplers = {
-        "tb_single": per_task_micros(one_by_one(tb), sizes.single),
-        "native_single": per_task_micros(one_by_one(native), sizes.single),
+        "tb_single": per_task_micros(one_by_one(tb.enqueue), sizes.single),
+        "native_single": per_task_micros(one_by_one(native.enqueue), sizes.single),
         "tb_many": per_task_micros(bulk(tb), sizes.batch),
         "native_bulk": per_task_micros(bulk(native), sizes.batch),
-        "tb_keyed": per_task_micros(keyed(tb), sizes.single),
+        "tb_keyed": per_task_micros(one_by_one(tb.enqueue_keyed), sizes.single),
     }
+    lean = getattr(native, "enqueue_lean", None)
+    if lean is not None:
+        samplers["native_lean"] = per_task_micros(one_by_one(lean), sizes.single)
     try:
         # Warm-up: connections, script loading, imports; not recorded.
-        for work in (one_by_one(tb), one_by_one(native), keyed(tb)):
-            work(20)
+        for send in (tb.enqueue, native.enqueue, tb.enqueue_keyed, *filter(None, [lean])):
+            one_by_one(send)(20)
         bulk(tb)(50)
         bulk(native)(50)
         s = interleave(sizes.rounds, samplers)
@@ -112,6 +109,12 @@ def enqueue_phase(spec: BackendSpec, context: Context, sizes: Sizes) -> list[dic
         native.close()
     native_single_tps = [1e6 / v for v in s["native_single"]]
     tb_many_tps = [1e6 / v for v in s["tb_many"]]
+    extra = []
+    if lean is not None:
+        extra.append(comparison(
+            "single_enqueue_vs_lean", "single enqueue vs native without result tracking",
+            "µs/task", s["tb_single"], s["native_lean"],
+            apis=(tb.single_api, getattr(native, "lean_api", ""))))
     return [
         comparison("single_enqueue", "single enqueue", "µs/task", s["tb_single"],
                    s["native_single"], target=spec.single_enqueue_target,
@@ -125,6 +128,7 @@ def enqueue_phase(spec: BackendSpec, context: Context, sizes: Sizes) -> list[dic
                    "µs/task", s["tb_keyed"], s["tb_single"], target=1.1,
                    apis=("task.using(idempotency_key=k).enqueue(i)", tb.single_api),
                    sides=("keyed", "plain")),
+        *extra,
     ]
 
 

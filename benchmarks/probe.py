@@ -55,7 +55,7 @@ def counting_round_trips() -> Iterator[list[int]]:
     from redis.connection import AbstractConnection
 
     count = [0]
-    original = AbstractConnection.send_packed_command
+    original: Any = AbstractConnection.send_packed_command
 
     def counted(self: Any, command: Any, check_health: bool = True) -> None:
         count[0] += 1

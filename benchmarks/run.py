@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,7 @@ def run_backend(spec: BackendSpec, context: Context, sizes: phases.Sizes,
         return entry
     started = time.monotonic()
     rows: list[dict[str, Any]] = entry["comparisons"]
-    steps = [
+    steps: list[tuple[str, Callable[[], object]]] = [
         ("enqueue", lambda: rows.extend(phases.enqueue_phase(spec, context, sizes))),
         ("drain", lambda: rows.append(phases.drain_phase(spec, context, sizes))),
         ("roundtrip", lambda: rows.extend(phases.round_trip_phase(spec, context, sizes))),

@@ -23,7 +23,7 @@ app.conf.update(
 )
 
 
-@app.task(name="bench.native.noop")
+@app.task(name="bench.native.noop")  # type: ignore[untyped-decorator]
 def noop(i: int) -> int:
     """Do nothing but leave a completion stamp; return the argument."""
     stamps.record()
