@@ -41,7 +41,9 @@ def record(
     )
 
 
-def race_create(store: StateStore, barrier: Any, ids: list[str], key: str) -> list[tuple[str, bool]]:
+def race_create(
+    store: StateStore, barrier: Any, ids: list[str], key: str
+) -> list[tuple[str, bool]]:
     """Threads waiting on ``barrier`` each create one record under ``key``; their results."""
     results: list[tuple[str, bool]] = []
     lock = threading.Lock()
@@ -67,3 +69,9 @@ def process_race(spec: tuple[str, ...], barrier: Any, ids: list[str], key: str, 
         out.put(race_create(store, barrier, ids, key))
     finally:
         store.close()
+
+
+if __name__ == "__racer__":
+    # A spawned process runs this file through runpy.run_path, which needs no sys.path entry
+    # for the tests (pytest imports them with --import-mode=importlib).
+    process_race(**globals()["RACE"])

@@ -13,7 +13,7 @@ from taskbridge.testing.redis_server import test_redis_url, unique_prefix
 from ._support import open_store
 
 
-def _cleanup_redis(url: str, namespace: str) -> None:
+def cleanup_redis(url: str, namespace: str) -> None:
     import redis
 
     client = redis.Redis.from_url(url)
@@ -32,7 +32,7 @@ def store_spec(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple
     if kind == "redis":
         url, namespace = test_redis_url(), unique_prefix("store")
         yield ("redis", url, namespace)
-        _cleanup_redis(url, namespace)
+        cleanup_redis(url, namespace)
     elif kind == "sqlite":
         yield ("sqlite", str(tmp_path / "state.db"))
     else:

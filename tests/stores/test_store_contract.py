@@ -381,7 +381,9 @@ CASES: list[tuple[dict[str, Any], list[str]]] = [
 
 
 @pytest.mark.parametrize(("criteria", "expected"), CASES, ids=[str(c[0]) for c in CASES])
-def test_list_and_count_filters(populated: Any, criteria: dict[str, Any], expected: list[str]) -> None:
+def test_list_and_count_filters(
+    populated: Any, criteria: dict[str, Any], expected: list[str]
+) -> None:
     """list returns exactly the matching records newest first, and count agrees."""
     flt = RecordFilter(**criteria)
     assert ids(populated.list(flt)) == expected
