@@ -104,11 +104,16 @@ def _schedule_from_args(args: argparse.Namespace) -> Schedule:
 
 def cmd_schedules_add(bridge: Bridge, args: argparse.Namespace) -> int:
     """Add (or replace) a schedule in the store; running schedulers pick it up."""
-    entry = bridge.schedules.add(
-        args.name, args.task, _schedule_from_args(args),
-        args=_json_arg(args.args, list, "--args"), kwargs=_json_arg(args.kwargs, dict, "--kwargs"),
-        queue=args.queue, priority=args.priority, catch_up=args.catch_up, paused=args.paused,
-    )
+    try:
+        entry = bridge.schedules.add(
+            args.name, args.task, _schedule_from_args(args),
+            args=_json_arg(args.args, list, "--args"),
+            kwargs=_json_arg(args.kwargs, dict, "--kwargs"),
+            queue=args.queue, priority=args.priority, catch_up=args.catch_up, paused=args.paused,
+        )
+    except (InvalidTaskOptions, TypeError) as exc:  # a bad argument is a usage error
+        print(f"taskbridge: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if args.task not in registry.all_tasks():
         print(f"taskbridge: note: task {args.task!r} is not registered in this process; "
               "make sure the scheduler and workers import it (--imports)", file=sys.stderr)
