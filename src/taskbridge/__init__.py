@@ -24,6 +24,8 @@ from taskbridge.hookspecs import hookimpl
 from taskbridge.record import ErrorInfo, Record
 from taskbridge.result import Result
 from taskbridge.retry import RetryPolicy
+from taskbridge.schedules import At, Cron, Every, Solar
+from taskbridge.scheduling import periodic
 from taskbridge.status import Status
 from taskbridge.stores.base import RecordFilter, StateStore
 from taskbridge.task import Chain, Signature, Task, TaskContext, chain, task
@@ -32,16 +34,19 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentsNotSerializable",
+    "At",
     "Backend",
     "BackendNotFound",
     "Bridge",
     "Capabilities",
     "Chain",
     "ConfigurationError",
+    "Cron",
     "DuplicateTaskName",
     "EnqueueError",
     "Envelope",
     "ErrorInfo",
+    "Every",
     "InvalidTaskOptions",
     "Record",
     "RecordFilter",
@@ -51,6 +56,7 @@ __all__ = [
     "RetryPolicy",
     "Settings",
     "Signature",
+    "Solar",
     "StateStore",
     "Status",
     "Task",
@@ -67,5 +73,6 @@ __all__ = [
     "configure",
     "get_bridge",
     "hookimpl",
+    "periodic",
     "task",
 ]
