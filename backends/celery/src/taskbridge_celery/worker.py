@@ -29,6 +29,7 @@ logger = logging.getLogger("taskbridge.celery")
 #: ``--pool`` values, as Celery names them. gevent/eventlet need their own packages and
 #: monkey-patching before anything else is imported, which this in-process start cannot do.
 POOLS = ("prefork", "threads", "solo")
+_THREADS_NOTE = "tasks run outside a main thread, where no alarm can interrupt them"
 
 
 def run_worker(app: Celery, config: CeleryConfig, bridge: Bridge, options: WorkerOptions) -> None:
@@ -46,6 +47,8 @@ def run_worker(app: Celery, config: CeleryConfig, bridge: Bridge, options: Worke
         )
     if options.concurrency < 1:
         raise ConfigurationError(f"--concurrency must be at least 1, got {options.concurrency}")
+    if pool == "threads":
+        logger.warning("--pool threads: timeout= is not enforced (%s)", _THREADS_NOTE)
     set_worker_bridge(bridge)
     register_tasks(app)
     celery_state.should_stop = celery_state.should_terminate = None
