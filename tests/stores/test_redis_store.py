@@ -1,0 +1,172 @@
+"""What only the Redis store does: commands inside create, key layout, unreachable servers."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from taskbridge.errors import EnqueueError
+from taskbridge.status import Status
+from taskbridge.stores.base import RecordFilter
+from taskbridge.stores.redis import RedisStore
+from taskbridge.testing.redis_server import test_redis_url, unique_prefix
+
+from ._support import record
+from .conftest import cleanup_redis
+
+
+@pytest.fixture
+def store() -> Iterator[RedisStore]:
+    """A Redis store under a namespace of its own, whose keys are deleted afterwards."""
+    namespace = unique_prefix("redis-store")
+    opened = RedisStore(test_redis_url(), namespace=namespace)
+    yield opened
+    opened.close()
+    cleanup_redis(test_redis_url(), namespace)
+
+
+def namespace_keys(store: RedisStore) -> set[str]:
+    return {k.decode() for k in store.client.scan_iter(match=f"{store.namespace}:*")}
+
+
+def test_commands_run_only_for_stored_records(store: RedisStore) -> None:
+    """Commands attached to a deduplicated record (earlier or in the batch) never run."""
+    queue = store.key("engine", "queue")
+    store.create([record("a", key="k")], now=1.0, idempotency_ttl=60.0,
+                 commands={"a": [["RPUSH", queue, b"msg-a\x00\xff"]]})
+    out = store.create(
+        [record("b", key="k"), record("c", key="k2"), record("d", key="k2"), record("e")],
+        now=2.0, idempotency_ttl=60.0,
+        commands={id: [["RPUSH", queue, f"msg-{id}"], ["HSET", store.key("engine", id), "f", 1]]
+                  for id in "bcde"},
+    )
+    assert [(r.id, r.deduplicated) for r in out] == [
+        ("a", True), ("c", False), ("c", True), ("e", False)
+    ]
+    assert store.client.lrange(queue, 0, -1) == [b"msg-a\x00\xff", b"msg-c", b"msg-e"]
+    assert not store.client.exists(store.key("engine", "b"), store.key("engine", "d"))
+    assert store.client.hget(store.key("engine", "c"), "f") == b"1"
+
+
+def test_failing_command_writes_nothing(store: RedisStore) -> None:
+    """A command that would fail (wrong key type) leaves no record, claim or earlier command."""
+    store.client.set(store.key("not-a-list"), "x")
+    with pytest.raises(redis.ResponseError, match="not-a-list"):
+        store.create(
+            [record("a", key="k"), record("b")], now=1.0, idempotency_ttl=60.0,
+            commands={"a": [["RPUSH", store.key("fine"), "1"]],
+                      "b": [["RPUSH", store.key("not-a-list"), "2"]]},
+        )
+    assert namespace_keys(store) == {store.key("not-a-list")}
+    assert store.create([record("c", key="k")], now=1.0, idempotency_ttl=60.0)[0].id == "c"
+
+
+def test_disallowed_command_is_refused_before_sending(store: RedisStore) -> None:
+    """Only whitelisted write commands may run inside the scripts."""
+    with pytest.raises(ValueError, match="FLUSHDB"):
+        store.create([record("a")], now=1.0, idempotency_ttl=60.0, commands={"a": [["FLUSHDB"]]})
+    with pytest.raises(ValueError, match="'del'"):
+        store.run_commands([["SET", store.key("x"), 1], ["del", store.key("x")]])
+    assert namespace_keys(store) == set()
+
+
+def test_run_commands_is_atomic(store: RedisStore) -> None:
+    """run_commands runs all its commands, or none when one would fail."""
+    store.run_commands([
+        ["RPUSH", store.key("q"), "m1"], ["ZADD", store.key("z"), 1.5, "m1"],
+        ["SADD", store.key("s"), "m1"], ["EXPIRE", store.key("s"), 100],
+        ["PUBLISH", store.key("chan"), "hello"],
+    ])
+    assert store.client.lrange(store.key("q"), 0, -1) == [b"m1"]
+    assert store.client.zscore(store.key("z"), "m1") == 1.5
+    assert 0 < store.client.ttl(store.key("s")) <= 100
+    with pytest.raises(redis.ResponseError, match="holds a list"):
+        store.run_commands([["SET", store.key("new"), "v"], ["HSET", store.key("q"), "f", "v"]])
+    assert not store.client.exists(store.key("new"))
+
+
+def test_readers_never_see_a_record_without_its_message(store: RedisStore) -> None:
+    """Records and their commands appear together: a concurrent reader never sees one alone."""
+    queue, done, torn = store.key("q"), threading.Event(), []
+
+    def read() -> None:
+        reader = redis.Redis.from_url(test_redis_url())
+        while not done.is_set():
+            pipe = reader.pipeline(transaction=True)
+            pipe.zcard(store.key("idx", "all")).llen(queue)
+            records, messages = pipe.execute()
+            if records != messages:
+                torn.append((records, messages))
+        reader.close()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        for n in range(200):
+            batch = [record(f"r{n}-{i}") for i in range(3)]
+            store.create(batch, now=1.0, idempotency_ttl=1.0,
+                         commands={r.id: [["RPUSH", queue, r.id]] for r in batch})
+    finally:
+        done.set()
+        thread.join(10)
+    assert torn == []
+    assert store.count(RecordFilter()) == 600
+
+
+def test_purge_leaves_no_index_entries(store: RedisStore) -> None:
+    """After every record is finished and purged, no key of the namespace is left."""
+    store.create([record(f"r{n}", at=float(n), key=f"k{n}", task=f"t{n % 2}",
+                         queue=f"q{n % 3}") for n in range(6)], now=1.0, idempotency_ttl=60.0)
+    for n in range(6):
+        store.start(f"r{n}", 1, worker="w", now=2.0)
+        store.finish(f"r{n}", 1, [Status.SUCCEEDED, Status.FAILED][n % 2], now=3.0,
+                     idempotency_ttl=60.0, value=n)
+    store.mark_retried("r1", "r1-again")
+    assert namespace_keys(store)
+    assert store.purge(now=100.0, result_ttl=10.0) == 6
+    assert namespace_keys(store) == set()
+
+
+def test_key_layout(store: RedisStore) -> None:
+    """Records, indexes and claims live under the documented keys."""
+    store.create([record("a", key="K", task="tasks.x", queue="mail")], now=1.0,
+                 idempotency_ttl=60.0)
+    assert store.key("rec", "a") == f"{store.namespace}:rec:a"
+    assert store.client.hget(store.key("rec", "a"), "status") == b"PENDING"
+    assert store.client.get(store.key("idem", "K")) == b"a"
+    for index in [("all",), ("status", "PENDING"), ("task", "tasks.x"), ("queue", "mail")]:
+        assert store.client.zscore(store.key("idx", *index), "a") == 1000.0
+
+
+def test_accepts_a_client_and_leaves_it_open(store: RedisStore) -> None:
+    """A store made from a client shares it and does not close it."""
+    client = redis.Redis.from_url(test_redis_url())
+    shared = RedisStore(client, namespace=store.namespace)
+    assert shared.client is client
+    store.create([record("a")], now=1.0, idempotency_ttl=1.0)
+    assert shared.get("a").id == "a"
+    shared.close()
+    assert client.ping()
+    client.close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_server_is_an_enqueue_error_with_redacted_url() -> None:
+    """create and ping raise EnqueueError naming the URL without its password."""
+    url = f"redis://:s3cret@127.0.0.1:{_closed_port()}/0"
+    store = RedisStore(url, namespace=unique_prefix("down"))
+    for attempt in (store.ping, lambda: store.create([record("a")], now=1.0, idempotency_ttl=1.0)):
+        with pytest.raises(EnqueueError, match=r"\*\*\*@127\.0\.0\.1") as caught:
+            attempt()
+        assert "s3cret" not in str(caught.value)
+        assert isinstance(caught.value.__cause__, redis.ConnectionError)
+    store.close()
