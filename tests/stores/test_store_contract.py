@@ -15,6 +15,8 @@ from taskbridge.stores.base import RecordFilter, StateStore
 
 from ._support import record
 
+# Redis 6.2 is the oldest server the Redis store supports, so the contract runs on it too.
+STORE_KINDS = ("memory", "redis", "redis-6.2", "sqlite")
 TTL = 60.0
 BOOM = ErrorInfo("ValueError", "boom", "Traceback ...")
 

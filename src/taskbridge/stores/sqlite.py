@@ -7,6 +7,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,6 +57,18 @@ def _holds_claim(owner: Record | None, now: float, idempotency_ttl: float) -> bo
     return owner.status is not Status.SUCCEEDED or (owner.finished_at or 0) + idempotency_ttl > now
 
 
+def _forget_in_forked_children(store: SQLiteStore) -> None:
+    """Reset ``store``'s connections in a forked child, while it has only one thread."""
+    ref = weakref.ref(store)
+
+    def reset() -> None:
+        alive = ref()
+        if alive is not None:
+            alive._forget_connections()
+
+    os.register_at_fork(after_in_child=reset)
+
+
 class SQLiteStore:
     """Records, claims, schedules and workers in the SQLite database at ``path``.
 
@@ -75,10 +88,8 @@ class SQLiteStore:
                 f"SQLite store path {str(self.path)!r}: directory {str(self.path.parent)!r} "
                 "does not exist; create it or choose a path in an existing directory"
             )
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._opened: list[sqlite3.Connection] = []
-        self._pid = os.getpid()
+        self._forget_connections()
+        _forget_in_forked_children(self)
         conn = self._connection()
         conn.execute("PRAGMA journal_mode=WAL")
         # executescript would commit any open transaction, so statements run one by one.
@@ -87,15 +98,16 @@ class SQLiteStore:
                 if statement.strip():
                     conn.execute(statement)
 
+    def _forget_connections(self) -> None:
+        """Drop (without closing) every connection: a forked child must not use its parent's."""
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._opened: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+
     def _connection(self) -> sqlite3.Connection:
-        pid = os.getpid()
-        if self._pid != pid:
-            # A forked child must not touch its parent's connections; it opens its own.
-            with self._lock:
-                if self._pid != pid:
-                    self._opened = []
-                    self._local = threading.local()
-                    self._pid = pid
+        if self._pid != os.getpid():
+            self._forget_connections()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(
