@@ -54,6 +54,7 @@ _RAW_FIELDS = frozenset(
 )
 _PURGE_BATCH = 500
 
+
 def _encode(record: Record) -> list[str]:
     """The record as flat hash field/value pairs, leaving out ``None`` fields."""
     pairs: list[str] = []

@@ -151,10 +151,8 @@ class SQLiteStore:
     @staticmethod
     def _release(conn: sqlite3.Connection, record: Record) -> None:
         if record.idempotency_key:
-            conn.execute(
-                "DELETE FROM claims WHERE key = ? AND record_id = ?",
-                (record.idempotency_key, record.id),
-            )
+            conn.execute("DELETE FROM claims WHERE key = ? AND record_id = ?",
+                         (record.idempotency_key, record.id))
 
     def create(
         self, records: Sequence[Record], *, now: float, idempotency_ttl: float
@@ -164,17 +162,14 @@ class SQLiteStore:
             for record in records:
                 key = record.idempotency_key
                 if key:
-                    row = conn.execute(
-                        "SELECT record_id FROM claims WHERE key = ?", (key,)
-                    ).fetchone()
+                    row = conn.execute("SELECT record_id FROM claims WHERE key = ?",
+                                       (key,)).fetchone()
                     owner = self._load(conn, row[0]) if row else None
                     if owner is not None and _holds_claim(owner, now, idempotency_ttl):
                         out.append(attrs.evolve(owner, deduplicated=True))
                         continue
-                    conn.execute(
-                        "INSERT OR REPLACE INTO claims (key, record_id) VALUES (?, ?)",
-                        (key, record.id),
-                    )
+                    conn.execute("INSERT OR REPLACE INTO claims (key, record_id) VALUES (?, ?)",
+                                 (key, record.id))
                 conn.execute(
                     "INSERT INTO records (id, status, task_name, queue, enqueued_at, finished_at,"
                     " idempotency_key, retried_as, heartbeat_at, data)"
@@ -215,12 +210,9 @@ class SQLiteStore:
     def start(self, id: str, attempt: int, *, worker: str, now: float) -> Record | None:
         with self._write() as conn:
             record = self._load(conn, id)
-            if (
-                record is None
-                or record.status not in WAITING
-                or record.attempts != attempt - 1
-                or record.cancel_requested
-            ):
+            if record is None or record.status not in WAITING:
+                return None
+            if record.attempts != attempt - 1 or record.cancel_requested:
                 return None
             record = attrs.evolve(
                 record, status=Status.RUNNING, attempts=attempt, started_at=now,
@@ -247,13 +239,11 @@ class SQLiteStore:
             if record is None or record.status is not Status.RUNNING or record.attempts != attempt:
                 return None
             if status is Status.RETRYING:
-                record = attrs.evolve(
-                    record, status=status, error=error, run_at=run_at, envelope=envelope
-                )
+                record = attrs.evolve(record, status=status, error=error, run_at=run_at,
+                                      envelope=envelope)
             else:
-                record = attrs.evolve(
-                    record, status=status, value=value, error=error, finished_at=now
-                )
+                record = attrs.evolve(record, status=status, value=value, error=error,
+                                      finished_at=now)
                 if status is not Status.SUCCEEDED:
                     self._release(conn, record)
             self._save(conn, record)
@@ -358,15 +348,12 @@ class SQLiteStore:
 
     def put_schedule(self, name: str, data: dict[str, Any]) -> None:
         with self._write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO schedules (name, data) VALUES (?, ?)",
-                (name, _json.dumps(data)),
-            )
+            conn.execute("INSERT OR REPLACE INTO schedules (name, data) VALUES (?, ?)",
+                         (name, _json.dumps(data)))
 
     def get_schedule(self, name: str) -> dict[str, Any] | None:
-        row = self._connection().execute(
-            "SELECT data FROM schedules WHERE name = ?", (name,)
-        ).fetchone()
+        sql = "SELECT data FROM schedules WHERE name = ?"
+        row = self._connection().execute(sql, (name,)).fetchone()
         return None if row is None else dict(_json.loads(row[0]))
 
     def list_schedules(self) -> dict[str, dict[str, Any]]:
@@ -391,9 +378,8 @@ class SQLiteStore:
             conn.execute("DELETE FROM workers WHERE id = ?", (worker_id,))
 
     def workers(self) -> builtins.list[dict[str, Any]]:
-        rows = self._connection().execute(
-            "SELECT id, info FROM workers WHERE expires_at > ?", (time.time(),)
-        )
+        sql = "SELECT id, info FROM workers WHERE expires_at > ?"
+        rows = self._connection().execute(sql, (time.time(),))
         return [dict(_json.loads(info), id=id) for id, info in rows]
 
     def ping(self) -> None:
