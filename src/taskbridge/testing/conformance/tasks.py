@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
-from taskbridge import Retry, RetryPolicy, Task, TaskContext, task
+from taskbridge import Every, Retry, RetryPolicy, Task, TaskContext, periodic, task
 from taskbridge.testing.conformance.recorder import install_from_environment
 
 P = ParamSpec("P")
@@ -165,6 +165,18 @@ def record_start(label: str) -> str:
 @task(name="conformance.chain_tail")
 def chain_tail(value: Any) -> Any:
     return value
+
+
+@task(name="conformance.tick")
+def tick(timestamp: int, label: str = "") -> list[Any]:
+    """A periodic task: receives the tick's Unix timestamp first."""
+    return [timestamp, label]
+
+
+@periodic(Every(hours=24), name="conformance.daily", kwargs={"label": "daily"})
+@task(name="conformance.daily")
+def daily(timestamp: int, label: str = "") -> list[Any]:
+    return [timestamp, label]
 
 
 install_from_environment()
