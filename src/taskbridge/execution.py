@@ -26,7 +26,7 @@ from taskbridge.errors import (
     TaskTimeout,
 )
 from taskbridge.record import ErrorInfo, Record
-from taskbridge.status import Status
+from taskbridge.status import WAITING, Status
 from taskbridge.task import TaskContext
 
 if TYPE_CHECKING:
@@ -219,6 +219,29 @@ def _finish_failed(bridge: Bridge, envelope: Envelope, error: ErrorInfo) -> Reco
     bridge.hooks.taskbridge_failed(record=finished)
     _end_chain(bridge, envelope, Status.FAILED, error)
     return finished
+
+
+def reject(
+    bridge: Bridge, record_id: str, error_type: str, message: str, *, worker: str | None = None
+) -> Record | None:
+    """A message for ``record_id`` arrived that will never run (unreadable, refused content
+    type, forged): end its execution FAILED with that reason, as a failed attempt.
+
+    Only an execution still waiting to run is touched: a running or finished one belongs to a
+    legitimate delivery. Returns the FAILED record, or ``None`` when nothing was changed.
+    Backends call this instead of writing statuses themselves.
+    """
+    record = bridge.store.get_many([record_id])[0]
+    if record is None or record.status not in WAITING:
+        return None
+    attempt = record.attempts + 1
+    if bridge.store.start(record_id, attempt, worker=worker or worker_name(),
+                          now=time.time()) is None:
+        return None
+    envelope = record.envelope or Envelope(record_id, record.task_name, queue=record.queue)
+    return _finish_failed(
+        bridge, attrs.evolve(envelope, attempt=attempt), ErrorInfo(error_type, message)
+    )
 
 
 def _lost_race(envelope: Envelope) -> Record | None:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import hueytasks
 import pytest
+from huey_testkit import Workers, sqlite_url
 from taskbridge_huey import HueyBackend
 from taskbridge_huey.backend import sqlite_path
 
-from conftest import Workers, sqlite_url
 from taskbridge.bridge import Bridge
 from taskbridge.config import DEFAULT_URL, BackendURL
 from taskbridge.errors import ConfigurationError, TaskFailed, UnsupportedFeature

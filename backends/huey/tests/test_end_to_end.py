@@ -8,8 +8,8 @@ from pathlib import Path
 
 import hueytasks
 import pytest
+from huey_testkit import Workers, wait_for
 
-from conftest import Workers, wait_for
 from taskbridge.bridge import Bridge
 from taskbridge.status import Status
 

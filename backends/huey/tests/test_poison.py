@@ -9,12 +9,12 @@ from typing import Any
 import hueytasks
 import pytest
 from huey.registry import Message
+from huey_testkit import Workers, wait_for
 from hypothesis import given
 from hypothesis import strategies as st
 from taskbridge_huey._poison import POISON_ERROR, candidate_ids
 from taskbridge_huey._serializer import JSONSerializer, MalformedMessage, message_for
 
-from conftest import Workers, wait_for
 from taskbridge.bridge import Bridge
 from taskbridge.envelope import Envelope
 from taskbridge.status import Status

@@ -7,8 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import hueytasks
+from huey_testkit import sqlite_url
 
-from conftest import sqlite_url
 from taskbridge.bridge import Bridge
 from taskbridge.status import Status
 

@@ -2,42 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
-import signal
-import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
-from urllib.parse import urlsplit
+from collections.abc import Iterator
 
 import pytest
 import redis
 from taskbridge import Bridge
 from taskbridge.testing.redis_server import test_redis_url, unique_prefix
 
-HERE = pathlib.Path(__file__).parent
-TASKS = "rq_test_tasks"
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-
-def rq_url(redis_url: str, namespace: str) -> str:
-    parts = urlsplit(redis_url)
-    return f"rq+redis://{parts.netloc}{parts.path or '/0'}?namespace={namespace}"
-
-
-def delete_keys(client: redis.Redis, namespace: str, ids: set[str]) -> None:
-    """Delete our store keys and the RQ keys that name our namespace or our job ids."""
-    mine = [namespace, *ids]
-    doomed = list(client.scan_iter(match=f"{namespace}:*", count=1000))
-    for key in client.scan_iter(match="rq:*", count=1000):
-        text = key.decode(errors="replace")
-        if any(part in text for part in mine):
-            doomed.append(key)
-    for member in client.smembers("rq:queues"):
-        if namespace in member.decode(errors="replace"):
-            client.srem("rq:queues", member)
-    for start in range(0, len(doomed), 500):
-        client.delete(*doomed[start:start + 500])
+from rq_testkit import TASKS, Workers, delete_keys, rq_url
 
 
 @pytest.fixture
@@ -73,53 +49,9 @@ def bridge(url: str, client: redis.Redis, namespace: str) -> Iterator[Bridge]:
     delete_keys(client, namespace, ids)
 
 
-class Workers:
-    """Starts ``taskbridge worker`` subprocesses and stops whatever is left at the end."""
-
-    def __init__(self, url: str, tmp: pathlib.Path) -> None:
-        self.url, self.tmp, self.procs = url, tmp, list[subprocess.Popen[bytes]]()
-
-    def start(self, *extra: str) -> subprocess.Popen[bytes]:
-        path = os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])
-        env = dict(os.environ, PYTHONPATH=path, TASKBRIDGE_HEARTBEAT_INTERVAL="1")
-        log = open(self.tmp / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "taskbridge", "worker", "--url", self.url,
-             "--imports", TASKS, *extra],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
-        )
-        log.close()
-        self.procs.append(proc)
-        return proc
-
-    def log(self, index: int = 0) -> str:
-        return (self.tmp / f"worker-{index}.log").read_text(errors="replace")
-
-    def stop_all(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 @pytest.fixture
 def workers(url: str, tmp_path: pathlib.Path) -> Iterator[Workers]:
     started = Workers(url, tmp_path)
     yield started
     started.stop_all()
 
-
-def wait_for(condition: Callable[[], object], timeout: float = 15.0, what: str = "") -> object:
-    """Poll ``condition`` until it is truthy; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")

@@ -12,12 +12,12 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
+from rq_testkit import Workers, wait_for
 from taskbridge import Bridge, Status
 
 from taskbridge_rq.jobs import RUNNER
 
 import rq_test_tasks
-from conftest import Workers, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -9,11 +9,11 @@ from typing import Any
 import attrs
 import pytest
 import redis
+from rq_testkit import rq_url
 from taskbridge import Bridge
 from taskbridge.testing.redis_server import start_private_server, stop_private_server
 
 import rq_test_tasks
-from conftest import rq_url
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ import pathlib
 import signal
 
 import pytest
+from rq_testkit import Workers, wait_for
 from taskbridge import Bridge, Status
 
 import rq_test_tasks
-from conftest import Workers, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -17,9 +17,7 @@ from kombu.exceptions import ContentDisallowed, DecodeError
 
 from taskbridge import registry
 from taskbridge.envelope import Envelope
-from taskbridge.execution import execute
-from taskbridge.record import ErrorInfo
-from taskbridge.status import Status
+from taskbridge.execution import execute, reject
 
 if TYPE_CHECKING:
     from taskbridge.bridge import Bridge
@@ -57,23 +55,9 @@ def report_rejected(bridge: Bridge, envelope_id: Any, reason: str) -> None:
     if not isinstance(envelope_id, str):
         return
     try:
-        record = bridge.store.get_many([envelope_id])[0]
-        if record is None or record.status not in (Status.PENDING, Status.RETRYING):
-            return
-        attempt = record.attempts + 1
-        now = time.time()
-        if bridge.store.start(envelope_id, attempt, worker=_worker_name(), now=now) is None:
-            return
-        finished = bridge.store.finish(
-            envelope_id, attempt, Status.FAILED, now=now,
-            idempotency_ttl=bridge.settings.idempotency_ttl,
-            error=ErrorInfo("taskbridge.MessageRejected", reason, ""),
-        )
+        reject(bridge, envelope_id, "taskbridge.MessageRejected", reason, worker=_worker_name())
     except Exception:  # reporting must never take the worker down
         logger.exception("could not record the rejected message for %s", envelope_id)
-        return
-    if finished is not None:
-        bridge.hooks.taskbridge_failed(record=finished)
 
 
 def _worker_name() -> str:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from typing import TYPE_CHECKING
 
-from taskbridge.record import ErrorInfo
-from taskbridge.status import Status
+from taskbridge.execution import reject
 
 if TYPE_CHECKING:
     from taskbridge.bridge import Bridge
@@ -42,12 +40,9 @@ def report(bridge: Bridge | None, queue_name: str, raw: bytes, problem: Exceptio
     ids = candidate_ids(bytes(raw))
     failed: list[str] = []
     if bridge is not None and ids:
-        records = bridge.store.get_many(ids)
-        for record in records:
-            if record is None or record.status not in (Status.PENDING, Status.RETRYING):
-                continue
-            if _fail(bridge, record.id, record.attempts + 1, queue_name, problem, worker):
-                failed.append(record.id)
+        for id in ids:
+            if _fail(bridge, id, queue_name, problem, worker):
+                failed.append(id)
     logger.error(
         "refused a message on Huey queue %s that is not a taskbridge JSON message (%d bytes, "
         "ids found in it: %s; marked FAILED: %s): %s. It was not run; enqueue only through "
@@ -57,24 +52,10 @@ def report(bridge: Bridge | None, queue_name: str, raw: bytes, problem: Exceptio
     return failed
 
 
-def _fail(bridge: Bridge, id: str, attempt: int, queue_name: str, problem: Exception,
-          worker: str) -> bool:
-    # The core has no entry point for "a message about this record arrived unreadable", so
-    # this goes through the store's two ordinary transitions, as an attempt that failed
-    # before its task could start.
-    store = bridge.store
-    now = time.time()
-    if store.start(id, attempt, worker=worker, now=now) is None:
-        return False
-    error = ErrorInfo(
-        POISON_ERROR,
+def _fail(bridge: Bridge, id: str, queue_name: str, problem: Exception, worker: str) -> bool:
+    message = (
         f"a message for this task on Huey queue {queue_name!r} was not a taskbridge JSON "
         f"message and was refused without running ({problem}); re-enqueue the task through "
-        "taskbridge",
+        "taskbridge"
     )
-    finished = store.finish(id, attempt, Status.FAILED, now=time.time(),
-                            idempotency_ttl=bridge.settings.idempotency_ttl, error=error)
-    if finished is None:
-        return False
-    bridge.hooks.taskbridge_failed(record=finished)
-    return True
+    return reject(bridge, id, POISON_ERROR, message, worker=worker) is not None

@@ -11,9 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rq.exceptions import DeserializationError
 from rq.job import Job
 from taskbridge.envelope import Envelope
-from taskbridge.execution import execute, worker_name
-from taskbridge.record import ErrorInfo
-from taskbridge.status import WAITING, Status
+from taskbridge.execution import execute, reject
 
 from taskbridge_rq.jobs import RUNNER, envelope_id_of
 
@@ -111,19 +109,5 @@ def report_failure(
 
 
 def _fail_record(bridge: Bridge, envelope_id: str, message: str) -> None:
-    """Fail the waiting execution a refused job stood for, through the store's transitions."""
-    store = bridge.store
-    [record] = store.get_many([envelope_id])
-    if record is None or record.status not in WAITING:
-        return
-    attempt = record.attempts + 1
-    worker = _worker or worker_name()
-    if store.start(envelope_id, attempt, worker=worker, now=time.time()) is None:
-        return
-    finished = store.finish(
-        envelope_id, attempt, Status.FAILED, now=time.time(),
-        idempotency_ttl=bridge.settings.idempotency_ttl,
-        error=ErrorInfo("taskbridge_rq.RejectedJob", message),
-    )
-    if finished is not None:
-        bridge.hooks.taskbridge_failed(record=finished)
+    """Fail the waiting execution a refused job stood for."""
+    reject(bridge, envelope_id, "taskbridge_rq.RejectedJob", message, worker=_worker or None)
