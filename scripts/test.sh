@@ -6,4 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check src backends tests benchmarks examples
 .venv/bin/mypy
+for dist in backends/*/; do
+  (cd "$dist" && ../../.venv/bin/mypy src)
+done
 exec .venv/bin/python -m pytest "$@"
