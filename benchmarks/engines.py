@@ -36,6 +36,8 @@ class Context:
     workdir: Path
     #: True when the harness started this Redis itself, so it may flush it between phases.
     redis_private: bool = False
+    #: RQ worker mode on both sides: ``fork`` (a work horse per job, RQ's default) or ``simple``.
+    rq_worker: str = RQ_WORKER
 
 
 class CeleryNative:
@@ -88,7 +90,6 @@ class RQNative:
     single_api = "queue.enqueue(func, i)"
     bulk_api = "queue.enqueue_many([Queue.prepare_data(...)])"
     result_api = "job.latest_result(timeout=…)"
-    worker_desc = f"rq worker ({RQ_WORKER})"
 
     def __init__(self, context: Context, tag: str) -> None:
         from redis import Redis
@@ -97,6 +98,8 @@ class RQNative:
         from benchmarks.native.rq_jobs import noop
 
         self.redis_url = context.redis_url
+        self.mode = context.rq_worker
+        self.worker_desc = f"rq worker ({self.mode})"
         self.connection = Redis.from_url(context.redis_url)
         self.queue = Queue(f"native-{tag}", connection=self.connection)
         self.func = noop
@@ -120,7 +123,7 @@ class RQNative:
         if concurrency != 1:
             raise ValueError("an RQ worker runs one job at a time; use --concurrency 1 for RQ")
         return python_module("benchmarks.native.rq_jobs", "--url", self.redis_url,
-                             "--queue", self.queue.name, "--worker-class", RQ_WORKER,
+                             "--queue", self.queue.name, "--worker-class", self.mode,
                              # As taskbridge's RQ worker runs it (it honours delays with it).
                              "--with-scheduler")
 
@@ -199,7 +202,8 @@ class BackendSpec:
 
     def open(self, context: Context, tag: str) -> tuple[TaskbridgeSide, NativeSide]:
         """Fresh, isolated sides for one phase or round."""
-        tb = TaskbridgeSide(self.tb_url(context, tag), pool=self.tb_pool, key_prefix=tag)
+        pool = context.rq_worker if self.key == "rq" else self.tb_pool
+        tb = TaskbridgeSide(self.tb_url(context, tag), pool=pool, key_prefix=tag)
         return tb, self.native(context, tag)
 
 

@@ -47,6 +47,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "folder with --quick)")
     parser.add_argument("--concurrency", type=int, default=1,
                         help="worker concurrency on both sides (default 1)")
+    parser.add_argument("--rq-worker", choices=["fork", "simple"], default="fork",
+                        help="RQ worker mode on both sides (default: fork, RQ's default)")
     parser.add_argument("--redis-url", default=None,
                         help="Redis to use; default: a private redis-server started for the run "
                              "(it is flushed between backends, so never point this at shared data)")
@@ -135,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     specs = [BACKENDS[key] for key in args.backends]
     workdir = Path(tempfile.mkdtemp(prefix="taskbridge-bench-"))
     redis_url, private = _redis(args.redis_url)
-    context = Context(redis_url=redis_url, workdir=workdir, redis_private=private)
+    context = Context(redis_url=redis_url, workdir=workdir, redis_private=private,
+                      rq_worker=args.rq_worker)
     started = time.monotonic()
     results: dict[str, Any] = {"meta": _meta(args, sizes, specs, redis_url), "backends": {}}
     try:
@@ -191,6 +194,7 @@ def _meta(args: argparse.Namespace, sizes: phases.Sizes, specs: list[BackendSpec
         "versions": versions(specs),
         "redis_server": server,
         "quick": args.quick,
+        "rq_worker": args.rq_worker,
         "phases": sorted(args.phases),
         "sizes": sizes.__dict__,
     }
