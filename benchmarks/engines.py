@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from benchmarks.native import HUEY_NAME_ENV, HUEY_SQLITE_ENV, REDIS_ENV
+from benchmarks.native import CELERY_CONFIG_ENV, HUEY_NAME_ENV, HUEY_SQLITE_ENV, REDIS_ENV
 from benchmarks.sides import NativeSide, TaskbridgeSide, check_value, python_module
 
 #: Pools that match across the two sides (the engine's own worker model on both).
@@ -80,7 +80,10 @@ class CeleryNative:
         )
 
     def worker_env(self) -> dict[str, str]:
-        return {REDIS_ENV: self.redis_url}
+        env = {REDIS_ENV: self.redis_url}
+        if CELERY_CONFIG_ENV in os.environ:
+            env[CELERY_CONFIG_ENV] = os.environ[CELERY_CONFIG_ENV]
+        return env
 
     def close(self) -> None:
         return None

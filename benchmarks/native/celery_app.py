@@ -6,10 +6,12 @@ through the environment before importing this module.
 
 from __future__ import annotations
 
+import os
+
 from celery import Celery
 
 from benchmarks import stamps
-from benchmarks.native import REDIS_ENV, setting
+from benchmarks.native import CELERY_CONFIG_ENV, REDIS_ENV, setting
 
 _redis = setting(REDIS_ENV)
 
@@ -21,6 +23,15 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
 )
+if os.environ.get(CELERY_CONFIG_ENV) == "taskbridge":
+    # What taskbridge's Celery app sets for crash safety and priorities: late acks, one
+    # message prefetched, ten priority lists.
+    app.conf.update(
+        task_acks_late=True,
+        worker_prefetch_multiplier=1,
+        broker_transport_options={"priority_steps": list(range(10)),
+                                  "queue_order_strategy": "priority"},
+    )
 
 
 @app.task(name="bench.native.noop")  # type: ignore[untyped-decorator]
