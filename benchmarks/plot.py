@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +45,11 @@ def write_plot(results: dict[str, Any], path: Path) -> bool:
             axis.axhline(target, color="black", linestyle="--", linewidth=0.8)
         axis.axhline(1.0, color="grey", linewidth=0.5)
         axis.set_title(label, fontsize=8)
-        for x, value in zip(positions, values, strict=True):
-            axis.annotate(f"{value:.2f}", (x, value), ha="center", va="bottom", fontsize=7,
-                          xytext=(0, 2), textcoords="offset points")
+        for x, value, (_, top) in zip(positions, values, errors, strict=True):
+            # Above the whisker, so the number never sits on the error bar.
+            axis.annotate(f"{value:.2f}", (x, max(value, top)), ha="center", va="bottom",
+                          fontsize=7, xytext=(0, 3), textcoords="offset points")
+        axis.margins(y=0.12)
     axes[0].set_ylabel("taskbridge ÷ native (dashed: target)")
     fig.suptitle("taskbridge ÷ native, same run (bars: median; whiskers: min..max round ratio)",
                  fontsize=9)
@@ -63,3 +67,9 @@ def _ratio_range(row: dict[str, Any]) -> tuple[float, float]:
     if not paired:
         return row["ratio"], row["ratio"]
     return min(paired), max(paired)
+
+
+if __name__ == "__main__":
+    # Redraw from a results file: python -m benchmarks.plot benchmarks/results/results.json
+    source = Path(sys.argv[1])
+    write_plot(json.loads(source.read_text()), source.with_name("ratios.png"))
