@@ -61,7 +61,8 @@ class WorkerProcess:
         env.update({ENV_HEARTBEAT: str(HEARTBEAT), ENV_HOOK_LOG: str(harness.hook_log)})
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                preexec_fn=_stop_with_parent,
             )
 
     @property
@@ -300,6 +301,17 @@ class Harness:
         userinfo = parts.netloc.rpartition("@")[0]
         netloc = (f"{userinfo}@" if userinfo else "") + f"127.0.0.1:{closed_port()}"
         return f"{scheme}://" + parts._replace(netloc=netloc).geturl()[len("x://"):]
+
+
+def _stop_with_parent() -> None:
+    """In the forked worker, before exec: on Linux, get SIGTERM when the test process dies, so
+    a killed pytest run leaves no workers behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _group_of(pid: int) -> int | None:
