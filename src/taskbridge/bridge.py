@@ -59,6 +59,8 @@ class Bridge:
         registry.import_modules(self.settings.imports)
         self.backend: Backend = create_backend(self.url)
         self.store: StateStore = self.backend.store
+        # A runtime Protocol check costs microseconds; enqueue is a hot path, so decide once.
+        self._atomic = self.backend if isinstance(self.backend, AtomicEnqueue) else None
         self._schedules: ScheduleManager | None = None
 
     def __repr__(self) -> str:
@@ -189,9 +191,9 @@ class Bridge:
     ) -> list[Record]:
         """Claim keys and write records, then send the envelopes; undo the writes on failure."""
         ttl = self.settings.idempotency_ttl
-        if isinstance(self.backend, AtomicEnqueue):
+        if self._atomic is not None:
             try:
-                stored = self.backend.create_and_enqueue(
+                stored = self._atomic.create_and_enqueue(
                     records, envelopes, now=now, idempotency_ttl=ttl
                 )
             except TaskBridgeError:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from taskbridge import _json, registry
+from taskbridge._heartbeat import heartbeats
 from taskbridge.envelope import Envelope, Step
 from taskbridge.errors import (
     ArgumentsNotSerializable,
@@ -142,28 +143,24 @@ def _alarm(timeout: float | None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _heartbeat(bridge: Bridge, envelope: Envelope, context: TaskContext) -> Iterator[None]:
-    """Beat every ``heartbeat_interval`` while the task runs; relay cancel requests."""
-    stop = threading.Event()
-    interval = bridge.settings.heartbeat_interval
+    """Beat while the task runs, and relay cancel requests to its context.
 
-    def beat() -> None:
-        # Beat at least every second so a cancel request reaches the task promptly.
-        while not stop.wait(min(interval, 1.0)):
-            try:
-                flag = bridge.store.heartbeat(envelope.id, envelope.attempt, now=time.time())
-                if flag or (envelope.chain_id and _chain_cancel_requested(bridge, envelope)):
-                    context._cancelled.set()
-            except Exception:
-                logger.warning("heartbeat for %s failed", envelope.id, exc_info=True)
+    Beats at least every second, whatever ``heartbeat_interval`` is, so that a cancel request
+    reaches the task promptly.
+    """
 
-    thread = threading.Thread(target=beat, name=f"taskbridge-heartbeat-{envelope.id}",
-                              daemon=True)
-    thread.start()
+    def beat() -> bool:
+        flag = bridge.store.heartbeat(envelope.id, envelope.attempt, now=time.time())
+        return bool(flag) or bool(
+            envelope.chain_id and _chain_cancel_requested(bridge, envelope)
+        )
+
+    every = min(bridge.settings.heartbeat_interval, 1.0)
+    token = heartbeats.add(beat, every, context._cancelled.set)
     try:
         yield
     finally:
-        stop.set()
-        thread.join()
+        heartbeats.remove(token)
 
 
 def _handle_failure(

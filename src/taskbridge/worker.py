@@ -21,6 +21,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger("taskbridge.worker")
 
 
+def _import_lazy_codecs() -> None:
+    """Load the codecs a socket connect imports on first use, before any thread starts.
+
+    Engines fork (RQ's work horses and worker pool, Celery's prefork pool) while this module's
+    thread may be connecting to the store; ``getaddrinfo`` imports ``encodings.idna`` on first
+    use, and a child forked while another thread holds that import lock deadlocks on it
+    forever (seen with RQ's ``-c 2``: children stuck before their first job).
+    """
+    "localhost".encode("idna")
+
+
 @contextlib.contextmanager
 def worker_services(bridge: Bridge, options: WorkerOptions) -> Iterator[str]:
     """Announce this worker and look for tasks lost by dead workers while it runs.
@@ -39,6 +50,7 @@ def worker_services(bridge: Bridge, options: WorkerOptions) -> Iterator[str]:
         "started_at": time.time(),
     }
     stop = threading.Event()
+    _import_lazy_codecs()
 
     def loop() -> None:
         while True:

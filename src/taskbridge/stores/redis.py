@@ -27,8 +27,11 @@ as Lua numbers, which Lua would round to 14 digits.
 from __future__ import annotations
 
 import builtins
+import os
 import re
+import threading
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -96,6 +99,24 @@ def encode_commands(commands: Commands) -> list[CommandArg]:
     return flat
 
 
+_POOLS: weakref.WeakSet[redis.ConnectionPool] = weakref.WeakSet()
+
+
+def _unlock_pools_in_child() -> None:
+    # Engines fork (RQ's horses and worker pool, Celery's prefork, Huey's process workers)
+    # while other threads of the parent (heartbeats, worker housekeeping) use the pool. A child
+    # inherits the pool's locks in whatever state they were; redis-py's fork check then takes
+    # the inherited ``_lock`` in ``reset()`` and waits forever if it was held at fork time
+    # (seen with RQ's ``-c 2``). Fresh locks make the child's first use reset the pool cleanly.
+    for pool in list(_POOLS):
+        if hasattr(pool, "_fork_lock") and hasattr(pool, "_lock"):
+            pool._fork_lock = threading.RLock()
+            pool._lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_unlock_pools_in_child)
+
+
 class RedisStore:
     """Records, claims, schedules and workers in one Redis database, under ``namespace``.
 
@@ -115,6 +136,7 @@ class RedisStore:
             conn = self.client.connection_pool.connection_kwargs
             where = f"{conn.get('host', 'localhost')}:{conn.get('port', 6379)}"
             self.url = f"redis://{where}/{conn.get('db', 0)}"
+        _POOLS.add(self.client.connection_pool)
         self.namespace = namespace
         self._scripts = {
             name: self.client.register_script(PRELUDE + body) for name, body in SCRIPTS.items()

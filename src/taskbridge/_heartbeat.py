@@ -1,0 +1,90 @@
+"""One heartbeat thread per process, beating for every attempt running in it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
+logger = logging.getLogger("taskbridge.worker")
+
+#: Called on each beat; returns True when the attempt should be told to stop (cancel).
+Beat = Callable[[], bool]
+
+
+class _Entry:
+    __slots__ = ("beat", "due", "every", "on_cancel")
+
+    def __init__(self, beat: Beat, every: float, on_cancel: Callable[[], None]) -> None:
+        self.beat = beat
+        self.every = every
+        self.on_cancel = on_cancel
+        self.due = time.monotonic() + every
+
+
+class Heartbeats:
+    """Beats every registered attempt on its own schedule from a single daemon thread.
+
+    A thread per task would cost a thread start and join on every execution (measured at
+    about 40% of the worker-side overhead for no-op tasks); one thread serves them all. The
+    thread is (re)started lazily, so a forked child (RQ's work horse, Celery's prefork pool)
+    gets its own.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._entries: dict[int, _Entry] = {}
+        self._counter = 0
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def add(self, beat: Beat, every: float, on_cancel: Callable[[], None]) -> int:
+        """Start beating; returns a token for :meth:`remove`."""
+        if self._pid != os.getpid():
+            self._reset()
+        with self._lock:
+            self._counter += 1
+            self._entries[self._counter] = _Entry(beat, every, on_cancel)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="taskbridge-heartbeats", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+            return self._counter
+
+    def remove(self, token: int) -> None:
+        with self._lock:
+            self._entries.pop(token, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._entries:
+                    self._wake.wait(timeout=30.0)
+                    if not self._entries:
+                        continue
+                now = time.monotonic()
+                due = [e for e in self._entries.values() if e.due <= now]
+                for entry in due:
+                    entry.due = now + entry.every
+                next_due = min(e.due for e in self._entries.values())
+            for entry in due:
+                try:
+                    if entry.beat():
+                        entry.on_cancel()
+                except Exception:  # a store hiccup must not stop the beating
+                    logger.warning("heartbeat failed", exc_info=True)
+            with self._lock:
+                delay = next_due - time.monotonic()
+                if delay > 0:
+                    self._wake.wait(timeout=delay)
+
+
+heartbeats = Heartbeats()
