@@ -77,10 +77,14 @@ class TaskFailed(TaskBridgeError):
 
 
 class TaskCanceled(TaskBridgeError):
-    """The task ended CANCELED."""
+    """The task ended CANCELED (raised by ``Result.wait``), or, raised inside a task, the task
+    stopping because it was asked to (``context.raise_if_cancelled()``)."""
 
-    def __init__(self, result: Result) -> None:
-        super().__init__(f"task {result.task_name} [{result.id}] was canceled")
+    def __init__(self, result: Result | None = None) -> None:
+        if result is None:
+            super().__init__("the task stopped because it was canceled")
+        else:
+            super().__init__(f"task {result.task_name} [{result.id}] was canceled")
         self.result = result
 
 

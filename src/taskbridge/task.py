@@ -8,12 +8,21 @@ import functools
 import inspect
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Generic,
+    Literal,
+    ParamSpec,
+    TypeVar,
+    overload,
+)
 
 import attrs
 
 from taskbridge import registry
-from taskbridge.errors import InvalidTaskOptions
+from taskbridge.errors import InvalidTaskOptions, TaskCanceled
 from taskbridge.retry import NO_RETRY, RetryPolicy
 
 if TYPE_CHECKING:
@@ -108,6 +117,12 @@ class TaskContext:
     def cancelled(self) -> bool:
         """True once someone called ``cancel()`` on this execution; stop soon if you can."""
         return self._cancelled.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        """Raise :class:`TaskCanceled` if a cancel was requested: the execution then ends
+        CANCELED rather than FAILED or SUCCEEDED."""
+        if self.cancelled:
+            raise TaskCanceled()
 
     def set_progress(self, percent: float, message: str = "") -> None:
         """Report progress, visible in ``result.progress`` from every process."""
@@ -244,13 +259,25 @@ def task(func: Callable[P, R], /) -> Task[P, R]: ...
 @overload
 def task(
     *,
+    context: Literal[True],
     name: str | None = None,
     queue: str | None = None,
     priority: int = 0,
     retry: RetryPolicy | None = None,
     timeout: float | None = None,
     idempotency_key: Callable[..., str] | None = None,
-    context: bool = False,
+) -> Callable[[Callable[Concatenate[TaskContext, P], R]], Task[P, R]]:
+    """With ``context=True`` the task is typed as producers call it: without the context."""
+@overload
+def task(
+    *,
+    name: str | None = None,
+    queue: str | None = None,
+    priority: int = 0,
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,
+    idempotency_key: Callable[..., str] | None = None,
+    context: Literal[False] = False,
 ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 def task(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
     """Declare a task; works bare (``@task``) and with options (``@task(queue=...)``)."""

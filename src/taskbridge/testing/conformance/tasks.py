@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar
 
-from taskbridge import Every, Retry, RetryPolicy, Task, TaskContext, periodic, task
+from taskbridge import Every, Retry, RetryPolicy, TaskContext, periodic, task
 from taskbridge.testing.conformance.recorder import install_from_environment
 
 P = ParamSpec("P")
@@ -21,14 +20,6 @@ R = TypeVar("R")
 
 #: Upper bound on how long any conformance task keeps running, so no test can hang a worker.
 MAX_SECONDS = 60.0
-
-
-def context_task(
-    **options: Any,
-) -> Callable[[Callable[Concatenate[TaskContext, P], R]], Task[P, R]]:
-    """``@task(context=True, ...)``, typed as producers call it: without the context."""
-    decorator = task(context=True, **options)
-    return cast("Callable[[Callable[Concatenate[TaskContext, P], R]], Task[P, R]]", decorator)
 
 
 @task(name="conformance.add")
@@ -47,7 +38,7 @@ def echo(*args: Any, **kwargs: Any) -> dict[str, Any]:
     return {"args": list(args), "kwargs": kwargs}
 
 
-@context_task(name="conformance.whoami")
+@task(context=True, name="conformance.whoami")
 def whoami(context: TaskContext) -> dict[str, Any]:
     return {"id": context.id, "attempt": context.attempt, "max_attempts": context.max_attempts}
 
@@ -65,7 +56,7 @@ def fail_with_backoff() -> None:
     raise RuntimeError("fails on every attempt")
 
 
-@context_task(
+@task(context=True,
     name="conformance.flaky",
     retry=RetryPolicy(max_attempts=3, backoff=0.1, factor=1.0, jitter=False),
 )
@@ -76,7 +67,7 @@ def flaky(context: TaskContext, succeed_on: int) -> int:
     return context.attempt
 
 
-@context_task(name="conformance.retry_later", retry=RetryPolicy(max_attempts=2))
+@task(context=True, name="conformance.retry_later", retry=RetryPolicy(max_attempts=2))
 def retry_later(context: TaskContext, delay: float) -> int:
     """Asks for a second attempt ``delay`` seconds later with ``raise Retry(delay=...)``."""
     if context.attempt == 1:
@@ -116,7 +107,7 @@ def hang(seconds: float) -> str:
     return "survived"
 
 
-@context_task(name="conformance.hang_once", retry=RetryPolicy(max_attempts=2))
+@task(context=True, name="conformance.hang_once", retry=RetryPolicy(max_attempts=2))
 def hang_once(context: TaskContext, seconds: float) -> int:
     """Runs long on the first attempt (to be killed), returns at once on the next."""
     if context.attempt == 1:
@@ -124,20 +115,19 @@ def hang_once(context: TaskContext, seconds: float) -> int:
     return context.attempt
 
 
-@context_task(name="conformance.cooperative")
+@task(context=True, name="conformance.cooperative")
 def cooperative(context: TaskContext, seconds: float) -> str:
     """Works in small steps for up to ``seconds``, reporting progress and stopping when
-    canceled (by raising, which the core records as CANCELED)."""
+    canceled (``raise_if_cancelled``: the execution ends CANCELED)."""
     steps = max(1, int(min(seconds, MAX_SECONDS) / 0.05))
     for step in range(steps):
-        if context.cancelled:
-            raise InterruptedError(f"stopped at step {step} of {steps}: canceled")
+        context.raise_if_cancelled()
         context.set_progress(100 * step / steps, f"step {step}")
         time.sleep(0.05)
     return "finished"
 
 
-@context_task(name="conformance.progress")
+@task(context=True, name="conformance.progress")
 def progress(context: TaskContext, hold: float) -> str:
     """Reports 40%, holds ``hold`` seconds so others can see it, then reports 100%."""
     context.set_progress(40, "loaded sheet")
