@@ -7,6 +7,7 @@ waits for them and prints their final statuses.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,8 +19,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import taskbridge  # noqa: E402
 from demo_tasks import add, build_report, flaky_api_call, send_welcome_email  # noqa: E402
+
+import taskbridge  # noqa: E402
 
 
 def main() -> int:
@@ -27,7 +29,8 @@ def main() -> int:
     url = f"huey+sqlite:///{folder}/tasks.db"
     bridge = taskbridge.configure(url)
     print(f"backend: {url}  (Huey on SQLite, the embedded default: no server needed)")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    path = os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])
+    env = dict(os.environ, PYTHONPATH=path)
     worker = subprocess.Popen(
         [sys.executable, "-m", "taskbridge", "worker", "--url", url, "--imports", "demo_tasks",
          "-c", "2"],
@@ -46,10 +49,8 @@ def main() -> int:
             "chain add(1,2) -> add(+10)": taskbridge.chain(add.s(1, 2), add.s(10)).enqueue(),
         }
         for result in results.values():
-            try:
+            with contextlib.suppress(taskbridge.TaskBridgeError):  # shown in the table below
                 result.wait(timeout=60)
-            except taskbridge.TaskBridgeError:
-                pass
         elapsed = time.monotonic() - started
         print(f"\n{'task':34} {'status':10} {'attempts':>8}  {'dedup':5}  value")
         for label, result in results.items():
