@@ -19,7 +19,12 @@ def _our_backend_urls() -> list[str]:
     if "huey" in engines:
         folder = tempfile.mkdtemp(prefix="taskbridge-conformance-")
         redis = test_redis_url()
-        urls += [f"huey+sqlite:///{folder}/tasks.db", f"huey+{redis}"]
+        # Thread workers (the default) and process workers (which enforce timeouts).
+        urls += [
+            f"huey+sqlite:///{folder}/tasks.db",
+            f"huey+sqlite:///{folder}/process.db?pool=process",
+            f"huey+{redis}",
+        ]
     if "rq" in engines:
         urls.append(f"rq+{test_redis_url()}")
     if "celery" in engines:
