@@ -20,6 +20,7 @@ import uuid
 ENV = "TASKBRIDGE_TEST_REDIS_URL"
 _LOCAL = ("127.0.0.1", 6379)
 _started: dict[str, subprocess.Popen[bytes]] = {}
+_commands: dict[str, list[str]] = {}
 _cached: str | None = None
 
 
@@ -51,8 +52,13 @@ def redis_executable() -> str | None:
     return path if path and os.path.exists(path) else None
 
 
-def start_private_server() -> str:
-    """Start a throwaway redis-server on a free port; returns its URL. Stopped at exit."""
+def start_private_server(*, appendonly: bool = False) -> str:
+    """Start a throwaway redis-server on a free port; returns its URL. Stopped at exit.
+
+    ``appendonly=True`` writes every change to an append-only file (fsync on each write) in the
+    server's own temporary directory, so :func:`take_down_private_server` followed by
+    :func:`bring_up_private_server` keeps every key, as a production Redis with AOF would.
+    """
     executable = redis_executable()
     if executable is None:
         raise RuntimeError(
@@ -61,31 +67,63 @@ def start_private_server() -> str:
         )
     port = _free_port()
     workdir = tempfile.mkdtemp(prefix="taskbridge-redis-")
-    process = subprocess.Popen(
-        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", workdir],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while not _answers("127.0.0.1", port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"{executable} did not start on port {port}")
-        time.sleep(0.05)
+    persistence = ["--appendonly", "yes", "--appendfsync", "always"] if appendonly else [
+        "--appendonly", "no"]
+    command = [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+               *persistence, "--dir", workdir]
     url = f"redis://127.0.0.1:{port}/0"
-    _started[url] = process
+    _commands[url] = command
+    _started[url] = _launch(command, port)
     atexit.register(stop_private_server, url)
     return url
 
 
+def _launch(command: list[str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not _answers("127.0.0.1", port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"{command[0]} did not start on port {port}")
+        time.sleep(0.05)
+    return process
+
+
+def take_down_private_server(url: str) -> None:
+    """Stop a server :func:`start_private_server` started (SIGTERM), remembering how to bring it
+    back: for tests of what clients do while Redis is unreachable."""
+    process = _started.get(url)
+    if process is None:
+        raise RuntimeError(f"{url} is not a private Redis server started by this process")
+    _terminate(process)
+
+
+def bring_up_private_server(url: str) -> None:
+    """Start a server taken down by :func:`take_down_private_server` again, on the same port
+    and directory (with ``appendonly=True`` it comes back with its data)."""
+    process = _started.get(url)
+    if process is None:
+        raise RuntimeError(f"{url} is not a private Redis server started by this process")
+    if process.poll() is None:
+        return
+    port = int(url.rsplit(":", 1)[1].split("/", 1)[0])
+    _started[url] = _launch(_commands[url], port)
+
+
+def _terminate(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def stop_private_server(url: str) -> None:
     process = _started.pop(url, None)
-    if process is not None:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    _commands.pop(url, None)
+    if process is not None and process.poll() is None:
+        _terminate(process)
 
 
 def test_redis_url() -> str:

@@ -1,0 +1,272 @@
+"""Redis restarts under load: producers see EnqueueError, workers reconnect, no task is lost.
+
+Each case runs a private ``redis-server`` with an fsync-always append-only file (the production
+setup in which a restart keeps records and queues), one real ``taskbridge worker`` process and
+a producer thread enqueueing in a loop; Redis is stopped for a few seconds and started again on
+the same port.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from taskbridge import Bridge, EnqueueError, Result, Status
+from taskbridge.testing.redis_server import (
+    bring_up_private_server,
+    start_private_server,
+    stop_private_server,
+    take_down_private_server,
+    unique_prefix,
+)
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+import fault_tasks  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+OUTAGE = 3.0
+AMQP = ("127.0.0.1", 5672)
+
+
+def _amqp_available() -> bool:
+    try:
+        with socket.create_connection(AMQP, timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _backend_url(engine: str, redis_url: str, namespace: str) -> str:
+    where = urlsplit(redis_url).netloc
+    if engine == "celery+amqp":
+        return (f"celery+amqp://guest:guest@{AMQP[0]}:{AMQP[1]}//?store={redis_url}"
+                f"&namespace={namespace}")
+    return f"{engine}://{where}/0?namespace={namespace}"
+
+
+ENGINES = [
+    "huey+redis",
+    "rq+redis",
+    "celery+redis",
+    pytest.param("celery+amqp", marks=pytest.mark.skipif(
+        not _amqp_available(),
+        reason=f"RabbitMQ does not answer on {AMQP[0]}:{AMQP[1]}; the case needs it as broker",
+    )),
+]
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+@dataclass
+class Producer:
+    """Enqueues ``fault_tasks.echo`` in a loop from a thread, keeping every outcome."""
+
+    bridge: Bridge
+    results: list[tuple[float, Result]] = field(default_factory=list)
+    errors: list[tuple[float, float, BaseException]] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.thread = threading.Thread(target=self._loop, name="producer", daemon=True)
+
+    def _loop(self) -> None:
+        echo = fault_tasks.echo.using(bridge=self.bridge)
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            began = time.monotonic()
+            try:
+                result = echo.enqueue(n)
+            except Exception as exc:  # kept and checked: only EnqueueError is allowed
+                self.errors.append((began, time.monotonic(), exc))
+            else:
+                self.results.append((time.monotonic(), result))
+            self.stop.wait(0.02)
+
+    def returned_since(self, moment: float) -> list[Result]:
+        return [r for at, r in list(self.results) if at > moment]
+
+
+@pytest.fixture()
+def redis_url() -> Iterator[str]:
+    url = start_private_server(appendonly=True)
+    yield url
+    stop_private_server(url)
+
+
+@pytest.fixture()
+def worker_log(tmp_path: Path) -> Path:
+    return tmp_path / "worker.log"
+
+
+def start_worker(url: str, log_path: Path) -> subprocess.Popen[bytes]:
+    path = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTHONPATH=path, TASKBRIDGE_HEARTBEAT_INTERVAL="0.5")
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "taskbridge", "worker", "-v", "--url", url,
+             "--imports", "fault_tasks", "-c", "2"],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )
+
+
+def stop_worker(process: subprocess.Popen[bytes]) -> int | None:
+    """SIGTERM, then wait; ``None`` when the worker ignored it (it is killed then)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return None
+
+
+def delete_amqp_entities(namespace: str) -> None:
+    """Delete the RabbitMQ queue and exchanges a celery+amqp case declared."""
+    from kombu import Connection
+
+    queue = f"{namespace}.default"
+    exchanges = [queue, f"{namespace}.control.pidbox", f"reply.{namespace}.control.pidbox",
+                 f"{namespace}.events"]
+    with Connection(f"amqp://guest:guest@{AMQP[0]}:{AMQP[1]}//") as connection:
+        for kind, name in [("queue", queue), *(("exchange", e) for e in exchanges)]:
+            channel = connection.channel()
+            try:
+                if kind == "queue":
+                    channel.queue_delete(name)
+                else:
+                    channel.exchange_delete(name)
+            except connection.channel_errors:
+                pass  # never declared
+            finally:
+                channel.close()
+
+
+def final_or_none(result: Result) -> Status | None:
+    try:
+        status = result.refresh().status
+    except Exception:  # the store may still be coming back
+        return None
+    return status if status.is_final else None
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_redis_restart_under_load_loses_no_enqueued_task(
+    engine: str, redis_url: str, worker_log: Path
+) -> None:
+    """While Redis is down enqueue raises EnqueueError only; afterwards the same worker process
+    runs new tasks and every task whose enqueue returned ends in a final state."""
+    namespace = unique_prefix("fault")
+    url = _backend_url(engine, redis_url, namespace)
+    bridge = Bridge(url, imports=["fault_tasks"])
+    worker = start_worker(url, worker_log)
+    producer = Producer(bridge)
+
+    def log() -> str:
+        return worker_log.read_text(errors="replace")[-6000:]
+
+    try:
+        wait_for(bridge.store.workers, 30, "the worker to register")
+        fault_tasks.echo.using(bridge=bridge).enqueue(0).wait(timeout=30)
+
+        producer.thread.start()
+        wait_for(lambda: len(producer.results) >= 10, 10, "10 enqueues before the outage")
+        take_down_private_server(redis_url)
+        down_at = time.monotonic()
+        time.sleep(OUTAGE)  # the outage itself: the producer keeps trying meanwhile
+        bring_up_private_server(redis_url)
+        up_at = time.monotonic()
+
+        after = wait_for(lambda: producer.returned_since(up_at), 20, "an enqueue after restart")
+        first_back = time.monotonic() - up_at
+        wait_for(lambda: final_or_none(after[0]), 20, "the first task after restart to finish")
+        recovered = time.monotonic() - up_at
+        wait_for(lambda: len(producer.returned_since(up_at)) >= 10, 10,
+                 "10 enqueues after the restart")
+        producer.stop.set()
+        producer.thread.join(30)
+        assert not producer.thread.is_alive(), "the producer is stuck in enqueue"
+
+        assert worker.poll() is None, f"the worker exited during the outage:\n{log()}"
+        wrong = [e for *_, e in producer.errors if not isinstance(e, EnqueueError)]
+        assert not wrong, f"enqueue raised something other than EnqueueError: {wrong!r}"
+        assert producer.errors, "no enqueue failed while Redis was down"
+        assert all(end >= down_at for _, end, _ in producer.errors), "enqueue failed before"
+
+        results = [r for _, r in producer.results]
+        deadline = time.monotonic() + 20
+        unfinished = results
+        while unfinished and time.monotonic() < deadline:
+            unfinished = [r for r in unfinished if final_or_none(r) is None]
+            time.sleep(0.1)
+        assert not unfinished, (
+            f"{len(unfinished)} of {len(results)} enqueued tasks never finished, e.g. "
+            f"{[(r.id, r.status.value) for r in unfinished[:5]]}:\n{log()}"
+        )
+        statuses = {r.id: r.status for r in results}
+        for result in producer.returned_since(up_at):
+            assert statuses[result.id] is Status.SUCCEEDED, (result.id, result.error)
+        for result in results:
+            if result.status is Status.FAILED:
+                assert result.error is not None and result.error.message, result.id
+            else:
+                assert result.status is Status.SUCCEEDED, (result.id, result.status)
+        failed = sum(s is Status.FAILED for s in statuses.values())
+        print(f"\n{engine}: {len(results)} enqueued, {len(producer.errors)} EnqueueError(s) "
+              f"during a {OUTAGE:g}s outage, {len(results) - failed} succeeded, {failed} failed; "
+              f"first enqueue back after {first_back:.2f}s, first task done after "
+              f"{recovered:.2f}s")
+    finally:
+        producer.stop.set()
+        code = stop_worker(worker)
+        bridge.close()
+        if engine == "celery+amqp":
+            delete_amqp_entities(namespace)
+    assert code == 0, f"the worker did not stop cleanly on SIGTERM (exit {code}):\n{log()}"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_enqueue_while_redis_is_down_writes_nothing(engine: str, redis_url: str) -> None:
+    """An enqueue refused because Redis is down leaves no record and no claimed idempotency key."""
+    namespace = unique_prefix("fault")
+    bridge = Bridge(_backend_url(engine, redis_url, namespace), imports=["fault_tasks"])
+    echo = fault_tasks.echo.using(bridge=bridge, idempotency_key=f"{namespace}:key")
+    try:
+        take_down_private_server(redis_url)
+        with pytest.raises(EnqueueError):
+            echo.enqueue(1)
+        bring_up_private_server(redis_url)
+        assert bridge.count() == 0
+        result = echo.enqueue(1)
+        assert not result.deduplicated
+        assert bridge.count() == 1
+    finally:
+        bridge.close()
+        if engine == "celery+amqp":
+            delete_amqp_entities(namespace)
