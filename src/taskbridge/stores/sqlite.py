@@ -8,7 +8,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,9 @@ from taskbridge.errors import ConfigurationError, EnqueueError, ResultNotFound
 from taskbridge.record import ErrorInfo, Record
 from taskbridge.status import FINAL, WAITING, Status
 from taskbridge.stores.base import RecordFilter
+
+#: An SQL statement and its parameters, run inside a store transaction.
+Statement = tuple[str, Sequence[Any]]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -155,8 +158,16 @@ class SQLiteStore:
                          (record.idempotency_key, record.id))
 
     def create(
-        self, records: Sequence[Record], *, now: float, idempotency_ttl: float
+        self,
+        records: Sequence[Record],
+        *,
+        now: float,
+        idempotency_ttl: float,
+        statements: Mapping[str, Sequence[Statement]] | None = None,
     ) -> list[Record]:
+        """``StateStore.create``; ``statements`` (by record id) are extra SQL writes run in the
+        same transaction for the records actually stored, so a backend keeping its messages in
+        this database (Huey on SQLite) stores record, claim and message in one commit."""
         out: list[Record] = []
         with self._write() as conn:
             for record in records:
@@ -178,6 +189,8 @@ class SQLiteStore:
                      record.enqueued_at, record.finished_at, key, record.retried_as,
                      record.heartbeat_at, record.dumps()),
                 )
+                for sql, params in (statements or {}).get(record.id, ()):
+                    conn.execute(sql, params)
                 out.append(record)
         return out
 

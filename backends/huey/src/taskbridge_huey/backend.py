@@ -17,7 +17,9 @@ from taskbridge.backend import Backend, Capabilities, WorkerOptions
 from taskbridge.config import BackendURL
 from taskbridge.envelope import Envelope
 from taskbridge.errors import ConfigurationError, EnqueueError
+from taskbridge.record import Record
 from taskbridge.stores.base import StateStore
+from taskbridge.stores.sqlite import SQLiteStore, Statement
 from taskbridge_huey._huey import TaskbridgeHuey
 from taskbridge_huey._serializer import message_for
 
@@ -95,8 +97,6 @@ class HueyBackend:
                 f"{self.url.redacted()}: the huey backend runs on 'sqlite' or 'redis', not "
                 f"{self.url.transport!r}; use huey+sqlite:///tasks.db or huey+redis://host:6379/0"
             )
-        from taskbridge.stores.sqlite import SQLiteStore
-
         self.path = sqlite_path(self.url)
         try:
             return SQLiteStore(self.path)
@@ -111,31 +111,60 @@ class HueyBackend:
     def _make_huey(self, queue: str, name: str) -> TaskbridgeHuey:
         return TaskbridgeHuey(queue, name, SqliteStorage, filename=str(self.path))
 
-    def _send(self, envelopes: Sequence[Envelope]) -> None:
-        # One transaction for the whole batch, writing the rows SqliteStorage.enqueue and
-        # SqliteStorage.add_to_schedule write (every queue shares the file).
+    def _rows(self, envelopes: Sequence[Envelope]) -> dict[str, Statement]:
+        """The row SqliteStorage.enqueue (or add_to_schedule) would write, by envelope id."""
         now = time.time()
-        waiting, scheduled = [], []
+        rows: dict[str, Statement] = {}
         for envelope in envelopes:
-            huey = self.huey(envelope.queue)
+            huey = self.huey(envelope.queue)  # also creates Huey's tables on first use
             message = message_for(envelope)
             data = huey.serializer.serialize(message)
             if is_delayed(envelope, now):
-                scheduled.append((huey.name, data, message.eta.timestamp()))
+                rows[envelope.id] = (
+                    "insert into schedule (queue, data, timestamp) values (?, ?, ?)",
+                    (huey.name, data, message.eta.timestamp()),
+                )
             else:
-                waiting.append((huey.name, data, envelope.priority))
+                rows[envelope.id] = (
+                    "insert into task (queue, data, priority) values (?, ?, ?)",
+                    (huey.name, data, envelope.priority),
+                )
+        return rows
+
+    def _send(self, envelopes: Sequence[Envelope]) -> None:
+        # One transaction for the whole batch (every queue shares the file).
+        rows = self._rows(envelopes)
         storage = self.huey(envelopes[0].queue).storage
         try:
             with storage.db(commit=True) as cursor:
-                cursor.executemany(
-                    "insert into task (queue, data, priority) values (?, ?, ?)", waiting
-                )
-                cursor.executemany(
-                    "insert into schedule (queue, data, timestamp) values (?, ?, ?)", scheduled
-                )
+                for sql, params in rows.values():
+                    cursor.execute(sql, params)
         except sqlite3.Error as exc:
             raise EnqueueError(
                 f"could not write {len(envelopes)} Huey message(s) to {self.path}: {exc}"
+            ) from exc
+
+    def create_and_enqueue(
+        self,
+        records: Sequence[Record],
+        envelopes: Sequence[Envelope],
+        *,
+        now: float,
+        idempotency_ttl: float,
+    ) -> list[Record]:
+        """Records, idempotency claims and Huey's rows in one SQLite transaction (the store and
+        Huey share the file): one commit per enqueue, and a deduplicated record's message is
+        never written."""
+        rows = self._rows(envelopes)
+        assert isinstance(self.store, SQLiteStore)
+        try:
+            return self.store.create(
+                records, now=now, idempotency_ttl=idempotency_ttl,
+                statements={id: [row] for id, row in rows.items()},
+            )
+        except sqlite3.Error as exc:
+            raise EnqueueError(
+                f"could not store {len(records)} task(s) in {self.path}: {exc}"
             ) from exc
 
     # -- the Backend protocol ------------------------------------------------------------
