@@ -107,6 +107,16 @@ class Result:
             )
         return False, min(step * 1.5, _MAX_POLL)
 
+    def _pause(self, deadline: float | None, step: float) -> None:
+        """Wait before the next read: on a store that can push completion (Redis), until the
+        task ends (at most a second, then re-read); elsewhere ``step`` seconds."""
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        waiter = getattr(self._bridge.store, "wait_for_final", None)
+        if waiter is not None and not self._bridge.capabilities.in_process:
+            waiter(self._record.id, min(1.0, remaining if remaining is not None else 1.0))
+        else:
+            time.sleep(step if remaining is None else min(step, remaining))
+
     def wait(self, timeout: float | None = None) -> Any:
         """Block until final; return the value or raise ``TaskFailed`` / ``TaskCanceled`` /
         ``TimeoutError``."""
@@ -117,10 +127,10 @@ class Result:
             done, step = self._poll(deadline, step)
             if done:
                 return self._outcome()
-            time.sleep(step if deadline is None else max(0, min(step, deadline - time.monotonic())))
+            self._pause(deadline, step)
 
     async def wait_async(self, timeout: float | None = None) -> Any:
-        """``wait`` for async code: polls without blocking the event loop."""
+        """``wait`` for async code: the reads and waits run off the event loop."""
         deadline = None if timeout is None else time.monotonic() + timeout
         step = _FIRST_POLL
         while True:
@@ -128,7 +138,7 @@ class Result:
             done, step = await asyncio.to_thread(self._poll, deadline, step)
             if done:
                 return self._outcome()
-            await asyncio.sleep(step)
+            await asyncio.to_thread(self._pause, deadline, step)
 
     def cancel(self) -> Result:
         """Cancel: PENDING/RETRYING never run; a RUNNING task sees ``context.cancelled``."""

@@ -170,3 +170,21 @@ def test_unreachable_server_is_an_enqueue_error_with_redacted_url() -> None:
         assert "s3cret" not in str(caught.value)
         assert isinstance(caught.value.__cause__, redis.ConnectionError)
     store.close()
+
+
+def test_wait_for_final_wakes_when_another_client_finishes_the_record(store: RedisStore) -> None:
+    """A waiter blocked in wait_for_final returns as soon as the record turns final."""
+    store.create([record("w")], now=1.0, idempotency_ttl=60)
+    store.start("w", 1, worker="w", now=1.0)
+    woke = threading.Event()
+
+    def wait() -> None:
+        store.wait_for_final("w", timeout=10)
+        woke.set()
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    assert not woke.wait(0.2), "returned before the record was final"
+    store.finish("w", 1, Status.SUCCEEDED, now=2.0, idempotency_ttl=60, value=1)
+    assert woke.wait(5), "the waiter did not wake when the record became final"
+    waiter.join()

@@ -28,6 +28,9 @@ local function place(id, old)
   if s == 'FAILED' and not f[5] then redis.call('ZADD', k('idx', 'dead'), f[2], id) end
   if s == 'SUCCEEDED' or s == 'FAILED' or s == 'CANCELED' then
     redis.call('ZADD', k('idx', 'finished'), f[3] or '0', id)
+    -- Wake a Result.wait() blocked on this execution (RedisStore.wait_for_final).
+    redis.call('RPUSH', k('done', id), '1')
+    redis.call('EXPIRE', k('done', id), 60)
   elseif s == 'RUNNING' then
     redis.call('ZADD', k('idx', 'heartbeat'), f[4] or '0', id)
   end
@@ -39,7 +42,7 @@ local function drop(id)
     redis.call('ZREM', index, id)
   end
   release(id, f[4])
-  redis.call('DEL', k('rec', id))
+  redis.call('DEL', k('rec', id), k('done', id))
 end
 -- Set JSON fields from (name, value) argument pairs; an empty value means None.
 local function assign(id, from)

@@ -14,6 +14,8 @@ Key layout, under the namespace ``ns`` (default ``taskbridge``):
 ``ns:idx:finished``             zset of final records scored by ``finished_at`` (for ``purge``)
 ``ns:idx:heartbeat``            zset of RUNNING records scored by ``heartbeat_at`` (for ``stale``)
 ``ns:idem:<key>``               string: the id of the record holding idempotency key ``<key>``
+``ns:done:<id>``                list: a token pushed when ``<id>`` becomes final, for waiters
+                                (expires after 60 s)
 ``ns:schedules``                hash: schedule name -> JSON
 ``ns:worker:<id>``              string: worker info JSON, expiring after the worker's ttl
 ``ns:workers``                  zset of worker ids scored by expiry time
@@ -142,6 +144,16 @@ class RedisStore:
             name: self.client.register_script(PRELUDE + body) for name, body in SCRIPTS.items()
         }
         self._query = self.client.register_script(QUERY)
+
+    def wait_for_final(self, id: str, timeout: float) -> None:
+        """Block until ``id`` may have become final, or ``timeout`` seconds pass.
+
+        The script that makes a record final pushes a token that this pops (``BLPOP``), so a
+        waiter wakes as soon as the task ends instead of on its next poll. Callers re-read the
+        record afterwards: with several waiters on one id only one gets the token, the others
+        wake at their timeout.
+        """
+        self.client.blpop([self.key("done", id)], timeout=max(timeout, 0.01))
 
     def key(self, *parts: str) -> str:
         """The namespaced key ``namespace:part:part``."""
