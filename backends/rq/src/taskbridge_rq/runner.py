@@ -12,6 +12,7 @@ from rq.exceptions import DeserializationError
 from rq.job import Job
 from taskbridge.envelope import Envelope
 from taskbridge.execution import execute, reject
+from taskbridge.status import WAITING
 
 from taskbridge_rq.jobs import RUNNER, envelope_id_of
 
@@ -22,6 +23,10 @@ logger = logging.getLogger("taskbridge.rq")
 
 #: RQ's scheduler releases jobs on whole seconds; at most this early, the runner waits.
 _MAX_EARLY = 1.0
+#: How long a dropped job waits for an unreachable store. Below RQ's horse monitoring interval
+#: (30 s), after which a worker that cannot reach Redis quits.
+_STORE_WAIT = 25.0
+_STORE_PAUSE = 0.5
 
 _bridge: Bridge | None = None
 _worker: str | None = None
@@ -56,12 +61,53 @@ def run(envelope: Any) -> None:
     execute(_bridge, parsed, worker=_worker)
 
 
+def resend_if_never_started(job: Job) -> None:
+    """After RQ gave up on ``job``: send its envelope again if its attempt never started.
+
+    Between taking a job off its queue and the core starting the attempt, RQ writes to Redis
+    several times (in the worker and in the work horse); when Redis goes away in between, RQ
+    drops the job and its record would wait forever. Waits up to ``_STORE_WAIT`` seconds for
+    the store to answer. Sending twice is harmless: the store's start() lets an attempt
+    through once.
+    """
+    if _bridge is None or not isinstance(job, TaskbridgeJob) or job.resend_checked:
+        return
+    job.resend_checked = True
+    try:
+        if job.func_name != RUNNER:
+            return
+        envelope = Envelope.from_dict(job.args[0])
+    except Exception:  # not a readable taskbridge job: nothing to send again
+        return
+    deadline = time.monotonic() + _STORE_WAIT
+    while True:
+        try:
+            record = _bridge.store.get_many([envelope.id])[0]
+            if record and record.status in WAITING and record.attempts < envelope.attempt:
+                logger.warning("RQ dropped job %s before %s [%s] attempt %d started; sending "
+                               "it again", job.id, envelope.task_name, envelope.id,
+                               envelope.attempt)
+                _bridge.send([envelope])
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                logger.error("cannot tell whether %s [%s] attempt %d ever started; it may never "
+                             "run", envelope.task_name, envelope.id, envelope.attempt,
+                             exc_info=True)
+                return
+            time.sleep(_STORE_PAUSE)
+
+
 class TaskbridgeJob(Job):
     """RQ's job, made safe to read from a shared Redis: it runs only :func:`run`.
 
     A job's hash is data anyone with Redis access can write. Its function, callbacks and
     webhooks name code to import or URLs to call, so all of them are ignored except the runner.
     """
+
+    #: Set once :func:`resend_if_never_started` looked at this job (the worker and the work
+    #: horse may both see it fail).
+    resend_checked = False
 
     def restore(self, raw_data: Any) -> None:
         # RQ silently skips a hash without 'data'; an empty one fails to decode and is reported.

@@ -20,6 +20,8 @@ from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
 from redis import ConnectionPool, Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker, Worker
 from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
@@ -28,7 +30,7 @@ from taskbridge.errors import ConfigurationError
 from taskbridge.worker import worker_services
 
 from taskbridge_rq.backend import CAPABILITIES_BY_MODE, DEFAULT_POOL
-from taskbridge_rq.runner import TaskbridgeJob, bind, report_failure
+from taskbridge_rq.runner import TaskbridgeJob, bind, report_failure, resend_if_never_started
 
 if TYPE_CHECKING:
     from taskbridge.backend import WorkerOptions
@@ -36,7 +38,12 @@ if TYPE_CHECKING:
 
     from taskbridge_rq.backend import RQBackend
 
+logger = logging.getLogger("taskbridge.rq")
+
 _RELAY_POLL = 0.2
+#: Seconds before a new RQ worker replaces one that quit unasked (RQ's WorkerPool checks on
+#: its workers as often).
+_RESTART_DELAY = 1.0
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
@@ -51,7 +58,34 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-class ForkWorker(Worker):
+class _ResendDropped:
+    """Hands every job RQ fails or drops to :func:`resend_if_never_started`.
+
+    A job that ran says so by ``perform_job`` returning True, and costs nothing more; the
+    check runs where RQ gives up on a job: ``perform_job`` failing (in the work horse, or in
+    the worker with ``simple``) and ``execute_job`` raising (in the worker, before or while
+    it watches its work horse), both of which happen when Redis goes away mid-job.
+    """
+
+    def perform_job(self, job: Any, queue: Any) -> bool:
+        try:
+            done: bool = super().perform_job(job, queue)  # type: ignore[misc]
+        except BaseException:
+            resend_if_never_started(job)
+            raise
+        if not done:
+            resend_if_never_started(job)
+        return done
+
+    def execute_job(self, job: Any, queue: Any) -> None:
+        try:
+            super().execute_job(job, queue)  # type: ignore[misc]
+        except BaseException:
+            resend_if_never_started(job)
+            raise
+
+
+class ForkWorker(_ResendDropped, Worker):
     """RQ's forking worker whose work horses die with it.
 
     RQ puts each horse in its own process group, so killing a worker (OOM, SIGKILL of its
@@ -69,9 +103,13 @@ class ForkWorker(Worker):
         _die_with_parent(self._taskbridge_parent)
 
 
+class InlineWorker(_ResendDropped, SimpleWorker):
+    """RQ's SimpleWorker (jobs run in the worker process), with dropped jobs sent again."""
+
+
 WORKER_CLASSES: dict[str, type[Worker] | type[SimpleWorker]] = {
     "fork": ForkWorker,
-    "simple": SimpleWorker,
+    "simple": InlineWorker,
 }
 
 
@@ -111,7 +149,7 @@ def run_worker(backend: RQBackend, bridge: Bridge, options: WorkerOptions) -> No
     with worker_services(bridge, options) as worker_id:
         bind(bridge, worker_id)
         if options.concurrency == 1:
-            _run_single(make_worker(backend.client, queues, mode), options)
+            _run_single(lambda: make_worker(backend.client, queues, mode), options)
         else:
             _run_pool(_Pool(backend.client, queues, mode, options.concurrency), options)
 
@@ -131,11 +169,41 @@ def _relay(
     return thread
 
 
-def _run_single(worker: Any, options: WorkerOptions) -> None:
+def _run_single(make: Callable[[], Any], options: WorkerOptions) -> None:
+    """Run one RQ worker in this process, and a fresh one whenever RQ quits unasked.
+
+    RQ's worker quits on any error it did not expect, and a Redis restart while a job runs is
+    one (its own reconnecting only covers waiting for jobs). RQ's WorkerPool starts a new
+    worker when one dies; this does the same for ``-c 1``, so a Redis outage never ends
+    ``taskbridge worker``.
+    """
     previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not options.stop.is_set():
+            try:
+                worker = make()  # RQ names its connection, so this needs Redis too
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                logger.warning("cannot start an RQ worker: %s; trying again in %gs", exc,
+                               _RESTART_DELAY)
+            else:
+                if _work(worker, options):
+                    return
+                # Until the next worker installs RQ's handlers, SIGTERM/SIGINT set options.stop.
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
+                logger.warning("RQ worker %s quit without being asked to (is Redis reachable?); "
+                               "starting a new one in %gs", worker.name, _RESTART_DELAY)
+            options.stop.wait(_RESTART_DELAY)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _work(worker: Any, options: WorkerOptions) -> bool:
+    """Run ``worker`` until it returns; True when it stopped because it was asked to."""
     worker._install_signal_handlers()  # RQ's warm shutdown, from this instant on
     if options.stop.is_set():
-        return
+        return True
 
     def ask_rq_to_stop() -> None:
         if worker._shutdown_requested_date is None:  # not already shutting down
@@ -150,10 +218,11 @@ def _run_single(worker: Any, options: WorkerOptions) -> None:
             done.set()
             relay.join()
     except StopRequested:
-        pass  # the relay's signal landed just as RQ returned: we are stopping anyway
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        return True  # the relay's signal landed just as RQ returned: we are stopping anyway
+    except (RedisConnectionError, RedisTimeoutError):
+        # Registering the worker's birth or death needs Redis, and RQ lets that error out.
+        logger.error("RQ worker %s lost Redis", worker.name, exc_info=True)
+    return worker._shutdown_requested_date is not None or options.stop.is_set()
 
 
 class _Pool(WorkerPool):
