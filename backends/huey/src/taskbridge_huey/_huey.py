@@ -25,6 +25,9 @@ logger = logging.getLogger("taskbridge.huey")
 
 #: Seconds before a message whose run hit a store error is delivered again.
 REDELIVERY_DELAY = 1.0
+#: How long a redelivery keeps trying to write the message while its storage fails.
+REDELIVERY_WAIT = 25.0
+REDELIVERY_PAUSE = 0.5
 
 
 class TaskbridgeRegistry(Registry):  # type: ignore[misc]
@@ -85,14 +88,39 @@ class TaskbridgeHuey(Huey):  # type: ignore[misc]
 
         return run_envelope
 
+    def execute(self, task: Any, timestamp: Any = None) -> Any:
+        try:
+            return super().execute(task, timestamp)
+        except Exception:
+            # Before running a task Huey reads its storage itself (is the task revoked?);
+            # when that fails Huey drops the message, so it is delivered again like a run
+            # that hit a store error.
+            envelope = task.args[0] if task.args else None
+            if not isinstance(envelope, Envelope):
+                raise
+            self._redeliver(envelope)
+            return None
+
     def _redeliver(self, envelope: Envelope) -> None:
         # execute() raises only when the store failed; Huey would drop the message, so it is
         # sent again shortly. Running it twice is safe: the store's start() lets one attempt
         # through at most once, whatever the number of deliveries.
         logger.exception("the store failed while running %s [%s]; delivering it again in %gs",
                          envelope.task_name, envelope.id, REDELIVERY_DELAY)
-        later = message_for(attrs.evolve(envelope, run_at=time.time() + REDELIVERY_DELAY))
-        self.storage.add_to_schedule(self.serializer.serialize(later), later.eta)
+        # On Redis the queue is on the server that just failed: keep trying for a while, so a
+        # restart does not drop a message whose record is still waiting to run.
+        deadline = time.monotonic() + REDELIVERY_WAIT
+        while True:
+            later = message_for(attrs.evolve(envelope, run_at=time.time() + REDELIVERY_DELAY))
+            try:
+                self.storage.add_to_schedule(self.serializer.serialize(later), later.eta)
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                logger.warning("could not deliver %s [%s] again yet; retrying", envelope.task_name,
+                               envelope.id, exc_info=True)
+                time.sleep(REDELIVERY_PAUSE)
 
     def sync_registry(self) -> list[str]:
         """Register every taskbridge task not yet in Huey's registry; returns the new names."""
