@@ -1,4 +1,5 @@
-"""kombu's Redis transport, made to drop (and log) list items that are not kombu messages.
+"""kombu's Redis transport, made to drop (and log) list items that are not kombu messages,
+and to survive losing Redis while a message is unacknowledged.
 
 Stock kombu parses each popped item as JSON inside its read loop; one malformed item pushed
 into a queue by hand raises there and takes the whole Celery worker down. Here such an item is
@@ -38,6 +39,22 @@ def _problem(payload: Any) -> str | None:
 
 
 class Channel(kombu_redis.Channel):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._last_params: dict[bool, dict[str, Any]] = {}
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+    def _connparams(self, asynchronous: bool = False) -> Any:
+        # When Redis goes away, Celery's consumer detaches the transport from its kombu
+        # Connection (collect) and then closes this channel, which builds a new pool to put
+        # unacknowledged messages back; stock kombu reads the pool's parameters from the
+        # detached Connection, dies with AttributeError and takes the worker down (kombu
+        # issues #582, #970). The parameters of the last pool still describe the server.
+        if self.connection.client is None and asynchronous in self._last_params:
+            return dict(self._last_params[asynchronous])
+        params = super()._connparams(asynchronous)  # type: ignore[no-untyped-call]
+        self._last_params[asynchronous] = dict(params)
+        return params
+
     def _brpop_read(self, **options: Any) -> Any:
         try:
             return super()._brpop_read(**options)  # type: ignore[no-untyped-call]
