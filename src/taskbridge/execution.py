@@ -10,7 +10,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -84,8 +84,8 @@ def execute(bridge: Bridge, envelope: Envelope, *, worker: str | None = None) ->
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise  # the worker is going down; crash recovery takes over
             return _handle_failure(bridge, task, envelope, context, exc)
-    finished = store.finish(
-        envelope.id, envelope.attempt, Status.SUCCEEDED, now=time.time(),
+    finished = _persist(
+        bridge, store.finish, envelope.id, envelope.attempt, Status.SUCCEEDED, now=time.time(),
         idempotency_ttl=bridge.settings.idempotency_ttl, value=value,
     )
     if finished is None:
@@ -170,8 +170,8 @@ def _handle_failure(
     error = ErrorInfo.from_exception(exc)
     store = bridge.store
     if isinstance(exc, TaskCanceled) or (context.cancelled and not isinstance(exc, Retry)):
-        finished = store.finish(
-            envelope.id, envelope.attempt, Status.CANCELED, now=time.time(),
+        finished = _persist(
+            bridge, store.finish, envelope.id, envelope.attempt, Status.CANCELED, now=time.time(),
             idempotency_ttl=bridge.settings.idempotency_ttl, error=error,
         )
         if finished is None:
@@ -194,8 +194,8 @@ def schedule_retry(
     """Move RUNNING attempt n to RETRYING and send attempt n + 1 to run after ``delay``."""
     now = time.time()
     following = attrs.evolve(envelope, attempt=envelope.attempt + 1, run_at=now + delay)
-    finished = bridge.store.finish(
-        envelope.id, envelope.attempt, Status.RETRYING, now=now,
+    finished = _persist(
+        bridge, bridge.store.finish, envelope.id, envelope.attempt, Status.RETRYING, now=now,
         idempotency_ttl=bridge.settings.idempotency_ttl, error=error,
         run_at=following.run_at, envelope=following,
     )
@@ -207,8 +207,8 @@ def schedule_retry(
 
 
 def _finish_failed(bridge: Bridge, envelope: Envelope, error: ErrorInfo) -> Record | None:
-    finished = bridge.store.finish(
-        envelope.id, envelope.attempt, Status.FAILED, now=time.time(),
+    finished = _persist(
+        bridge, bridge.store.finish, envelope.id, envelope.attempt, Status.FAILED, now=time.time(),
         idempotency_ttl=bridge.settings.idempotency_ttl, error=error,
     )
     if finished is None:
@@ -239,6 +239,36 @@ def reject(
     return _finish_failed(
         bridge, attrs.evolve(envelope, attempt=attempt), ErrorInfo(error_type, message)
     )
+
+
+#: How long a worker keeps trying to record an attempt's outcome while the store is down.
+PERSIST_FOR = 30.0
+
+
+def _persist(bridge: Bridge, write: Callable[..., Record | None], *args: Any,
+             **kwargs: Any) -> Record | None:
+    """Record an attempt's outcome, riding out a store outage of up to ``PERSIST_FOR`` s.
+
+    The task has run: losing its outcome to a Redis restart would leave crash recovery to
+    declare it "worker lost" and run it again. Only the store's declared
+    ``transient_errors`` are retried; the write is idempotent (guarded by the attempt).
+    """
+    transient: tuple[type[BaseException], ...] = getattr(bridge.store, "transient_errors", ())
+    deadline = time.monotonic() + PERSIST_FOR
+    pause = 0.05
+    # Retry faster than crash recovery runs, so the real outcome lands before a reaper that
+    # saw this attempt's heartbeats stop during the outage declares it lost.
+    longest = min(1.0, bridge.settings.heartbeat_interval / 4)
+    while True:
+        try:
+            return write(*args, **kwargs)
+        except transient as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            logger.warning("the store is unavailable (%s); recording the outcome of %s again "
+                           "in %.2fs", exc, args[0] if args else "?", pause)
+            time.sleep(pause)
+            pause = min(pause * 2, longest)
 
 
 def _lost_race(envelope: Envelope) -> Record | None:

@@ -291,3 +291,32 @@ def test_recovery_leaves_live_tasks_alone(bridge: Bridge) -> None:
     bridge.store.start(envelope.id, 1, worker="alive", now=time.time())
     assert recover_lost(bridge) == []
     assert result.refresh().status is Status.RUNNING
+
+
+def test_an_outcome_is_recorded_once_the_store_answers_again(bridge: Bridge) -> None:
+    """A store outage while the outcome is written is ridden out: the task ends SUCCEEDED."""
+
+    class Outage(Exception):
+        """The store's 'unreachable right now' error."""
+
+    store = bridge.store
+    failures = iter([Outage("down"), Outage("still down")])
+    real_finish = store.finish
+
+    def flaky_finish(*args: Any, **kwargs: Any) -> Any:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return real_finish(*args, **kwargs)
+
+    @task(name="exec.add_during_outage")
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    store.transient_errors = (Outage,)  # type: ignore[attr-defined]
+    store.finish = flaky_finish  # type: ignore[method-assign]
+    result = add.using(bridge=bridge).enqueue(2, 3)
+    run_all(bridge)
+    assert result.refresh().status is Status.SUCCEEDED
+    assert result.value == 5
+    assert next(failures, None) is None  # both outage errors were met and ridden out

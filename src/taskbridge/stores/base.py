@@ -53,9 +53,10 @@ class RecordFilter:
 class StateStore(Protocol):
     """Execution records, idempotency claims, schedules and worker presence.
 
-    A store may also offer ``wait_for_final(id, timeout)``, blocking until ``id`` may have
-    become final (the Redis store pops a token its scripts push); ``Result.wait`` uses it
-    instead of polling when present.
+    Optional extras: ``transient_errors``, the exception types meaning "unreachable right now"
+    (workers retry recording an outcome on those), and ``wait_for_final(id, timeout)``, which
+    blocks until ``id`` may have become final (the Redis store pops a token its scripts push);
+    ``Result.wait`` uses it instead of polling when present.
 
     An idempotency claim for key K is *live* while the record it points at is PENDING, RUNNING
     or RETRYING, or SUCCEEDED with ``finished_at + idempotency_ttl > now``; FAILED and CANCELED

@@ -127,6 +127,9 @@ class RedisStore:
     the namespace.
     """
 
+    #: Errors worth retrying: the server is down or restarting (see execution._persist).
+    transient_errors: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError)
+
     def __init__(self, url_or_client: str | redis.Redis, *, namespace: str = "taskbridge") -> None:
         if isinstance(url_or_client, str):
             self.client: redis.Redis = redis.Redis.from_url(url_or_client)
