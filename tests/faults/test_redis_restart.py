@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from taskbridge import Bridge, EnqueueError, Result, Status
+from taskbridge.testing.polling import wait_for
 from taskbridge.testing.redis_server import (
     bring_up_private_server,
     start_private_server,
@@ -68,18 +69,6 @@ ENGINES = [
         reason=f"RabbitMQ does not answer on {AMQP[0]}:{AMQP[1]}; the case needs it as broker",
     )),
 ]
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 @dataclass

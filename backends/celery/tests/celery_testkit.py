@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 import redis
 
 from taskbridge import Bridge
+from taskbridge.testing.polling import wait_for
 
 HERE = Path(__file__).parent
 TASKS_MODULE = "celery_testtasks"
@@ -24,11 +24,7 @@ AMQP = ("127.0.0.1", 5672)
 
 def poll(condition: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> None:
     """Wait until ``condition()`` is truthy, or fail saying what never happened."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+    wait_for(condition, timeout, what)
 
 
 def amqp_available() -> bool:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from taskbridge.bridge import Bridge
 from taskbridge.testing.redis_server import test_redis_url, unique_prefix
@@ -17,18 +14,6 @@ TESTS = Path(__file__).parent
 
 
 sys.path.insert(0, str(TESTS))
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
-        time.sleep(0.05)
 
 
 def sqlite_url(tmp_path: Path, **options: str) -> str:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import hueytasks
 import pytest
-from huey_testkit import Workers, wait_for
+from huey_testkit import Workers
 
 from taskbridge.bridge import Bridge
 from taskbridge.status import Status
+from taskbridge.testing.polling import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ from typing import Any
 import hueytasks
 import pytest
 from huey.registry import Message
-from huey_testkit import Workers, wait_for
+from huey_testkit import Workers
 from hypothesis import given
 from hypothesis import strategies as st
 from taskbridge_huey._poison import POISON_ERROR, candidate_ids
@@ -18,6 +18,7 @@ from taskbridge_huey._serializer import JSONSerializer, MalformedMessage, messag
 from taskbridge.bridge import Bridge
 from taskbridge.envelope import Envelope
 from taskbridge.status import Status
+from taskbridge.testing.polling import wait_for
 
 
 class _Exploit:

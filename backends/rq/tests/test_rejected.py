@@ -12,8 +12,9 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
-from rq_testkit import Workers, wait_for
+from rq_testkit import Workers
 from taskbridge import Bridge, Status
+from taskbridge.testing.polling import wait_for
 
 from taskbridge_rq.jobs import RUNNER
 

@@ -6,8 +6,9 @@ import pathlib
 import signal
 
 import pytest
-from rq_testkit import Workers, wait_for
+from rq_testkit import Workers
 from taskbridge import Bridge, Status
+from taskbridge.testing.polling import wait_for
 
 import rq_test_tasks
 

@@ -27,6 +27,7 @@ from taskbridge.result import Result
 from taskbridge.status import Status
 from taskbridge.task import Task
 from taskbridge.testing.conformance.recorder import ENV_HOOK_LOG, read_log
+from taskbridge.testing.polling import wait_for
 from taskbridge.testing.redis_server import unique_prefix
 
 T = TypeVar("T")
@@ -246,18 +247,12 @@ class Harness:
     # -- polling -------------------------------------------------------------------------------
 
     def wait_for(self, condition: Callable[[], T], *, timeout: float = 20.0, what: str) -> T:
-        """Poll ``condition`` until it returns something truthy; fail after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        step = 0.01
-        while True:
-            self.drive()
-            value = condition()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                pytest.fail(f"{self.engine}: timed out after {timeout:g}s waiting for {what}")
-            time.sleep(step)
-            step = min(step * 1.5, 0.1)
+        """Poll ``condition`` (driving in-process backends) until it returns something truthy;
+        fail the test after ``timeout``."""
+        try:
+            return wait_for(condition, timeout, what, before_each=self.drive)
+        except AssertionError as exc:
+            pytest.fail(f"{self.engine}: {exc}")
 
     def wait_status(
         self, result: Result, *statuses: Status, attempts: int | None = None, timeout: float = 20.0
