@@ -162,7 +162,10 @@ class Bridge:
         """Store a chain's own record and send its first step; returns the chain's handle."""
         now = time.time()
         chain_id = new_id()
-        rest = tuple(Step(s.task.name, s.args, s.kwargs) for s in steps[1:])
+        rest = tuple(
+            Step(s.task.name, s.args, s.kwargs, s.task.options.queue, s.task.options.priority)
+            for s in steps[1:]
+        )
         for later in steps[1:]:
             if not _registered_same(later.task):
                 raise TaskNotRegistered(

@@ -19,22 +19,33 @@ def _to_tuple(value: Any) -> tuple[Any, ...]:
 
 @attrs.frozen
 class Step:
-    """One later step of a chain: a task name and the arguments it adds to the previous value."""
+    """One later step of a chain: a task name, the arguments it adds to the previous value, and
+    the queue and priority given with ``using()`` on its signature (``None``: the task's own)."""
 
     task_name: str
     args: tuple[Any, ...] = attrs.field(default=(), converter=_to_tuple)
     kwargs: dict[str, Any] = attrs.field(factory=dict)
+    queue: str | None = None
+    priority: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"task": self.task_name, "args": list(self.args), "kwargs": self.kwargs}
+        data: dict[str, Any] = {
+            "task": self.task_name, "args": list(self.args), "kwargs": self.kwargs
+        }
+        if self.queue is not None:
+            data["queue"] = self.queue
+        if self.priority is not None:
+            data["priority"] = self.priority
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Step:
         if not isinstance(data, dict):
             raise TypeError(f"a chain step is a JSON object, got {type(data).__name__}")
-        data = {"args": [], "kwargs": {}, **data}
+        data = {"args": [], "kwargs": {}, "queue": None, "priority": None, **data}
         return cls(_typed(data, "task", str), _typed(data, "args", list),
-                   _typed(data, "kwargs", dict))
+                   _typed(data, "kwargs", dict), _typed(data, "queue", (str, type(None))),
+                   _typed(data, "priority", (int, type(None))))
 
 
 @attrs.frozen

@@ -311,6 +311,8 @@ def _advance_chain(bridge: Bridge, envelope: Envelope, value: Any) -> None:
     step: Step = envelope.chain[0]
     try:
         task = registry.lookup(step.task_name)
+        if step.queue is not None or step.priority is not None:
+            task = task.using(queue=step.queue, priority=step.priority)
         record, following = bridge._prepare(
             task, (value, *step.args), step.kwargs, time.time(),
             chain=envelope.chain[1:], chain_id=envelope.chain_id,

@@ -281,6 +281,17 @@ def test_chains_pass_each_value_on(default_bridge: Bridge) -> None:
     assert calls == [("add", 1), ("add", 3), ("add", 13)]
 
 
+def test_a_later_step_keeps_the_queue_and_priority_given_with_using(
+    default_bridge: Bridge,
+) -> None:
+    """using(queue=, priority=) on a later step's signature decides where that step runs."""
+    result = chain(add.s(1, 2), add.using(queue="slow", priority=7).s(10)).enqueue()
+    run_all(default_bridge)
+    assert result.wait(timeout=5) == 13
+    steps = [r for r in default_bridge.list(task_name=add.name) if r.args[0] == 3]
+    assert [(r.queue, r.priority) for r in steps] == [("slow", 7)]
+
+
 def test_a_failing_step_fails_the_chain_and_stops_it(default_bridge: Bridge) -> None:
     """The chain ends FAILED with the failing step's error; later steps never run."""
     result = chain(echo.s("go"), boom.s(), echo.s()).enqueue()
