@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from taskbridge_celery.testing import AMQP, amqp_available, delete_amqp_entities
 
 from taskbridge import Bridge, EnqueueError, Result, Status
 from taskbridge.testing.polling import wait_for
@@ -41,15 +41,6 @@ import fault_tasks  # noqa: E402
 pytestmark = pytest.mark.slow
 
 OUTAGE = 3.0
-AMQP = ("127.0.0.1", 5672)
-
-
-def _amqp_available() -> bool:
-    try:
-        with socket.create_connection(AMQP, timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def _backend_url(engine: str, redis_url: str, namespace: str) -> str:
@@ -65,7 +56,7 @@ ENGINES = [
     "rq+redis",
     "celery+redis",
     pytest.param("celery+amqp", marks=pytest.mark.skipif(
-        not _amqp_available(),
+        not amqp_available(),
         reason=f"RabbitMQ does not answer on {AMQP[0]}:{AMQP[1]}; the case needs it as broker",
     )),
 ]
@@ -134,27 +125,6 @@ def stop_worker(process: subprocess.Popen[bytes]) -> int | None:
         process.kill()
         process.wait()
         return None
-
-
-def delete_amqp_entities(namespace: str) -> None:
-    """Delete the RabbitMQ queue and exchanges a celery+amqp case declared."""
-    from kombu import Connection
-
-    queue = f"{namespace}.default"
-    exchanges = [queue, f"{namespace}.control.pidbox", f"reply.{namespace}.control.pidbox",
-                 f"{namespace}.events"]
-    with Connection(f"amqp://guest:guest@{AMQP[0]}:{AMQP[1]}//") as connection:
-        for kind, name in [("queue", queue), *(("exchange", e) for e in exchanges)]:
-            channel = connection.channel()
-            try:
-                if kind == "queue":
-                    channel.queue_delete(name)
-                else:
-                    channel.exchange_delete(name)
-            except connection.channel_errors:
-                pass  # never declared
-            finally:
-                channel.close()
 
 
 def final_or_none(result: Result) -> Status | None:
@@ -247,7 +217,7 @@ def test_redis_restart_under_load_loses_no_enqueued_task(
         code = stop_worker(worker)
         bridge.close()
         if engine == "celery+amqp":
-            delete_amqp_entities(namespace)
+            delete_amqp_entities(namespace, ["default"])
     assert code == 0, f"the worker did not stop cleanly on SIGTERM (exit {code}):\n{log()}"
 
 
@@ -269,4 +239,4 @@ def test_enqueue_while_redis_is_down_writes_nothing(engine: str, redis_url: str)
     finally:
         bridge.close()
         if engine == "celery+amqp":
-            delete_amqp_entities(namespace)
+            delete_amqp_entities(namespace, ["default"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -13,26 +12,18 @@ from pathlib import Path
 
 import pytest
 import redis
+from taskbridge_celery.testing import AMQP, amqp_available
 
 from taskbridge import Bridge
 from taskbridge.testing.polling import wait_for
 
 HERE = Path(__file__).parent
 TASKS_MODULE = "celery_testtasks"
-AMQP = ("127.0.0.1", 5672)
 
 
 def poll(condition: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> None:
     """Wait until ``condition()`` is truthy, or fail saying what never happened."""
     wait_for(condition, timeout, what)
-
-
-def amqp_available() -> bool:
-    try:
-        with socket.create_connection(AMQP, timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 requires_amqp = pytest.mark.skipif(
@@ -112,24 +103,3 @@ def amqp_backend_url(redis_url: str, namespace: str) -> str:
 
 def make_bridge(url: str) -> Bridge:
     return Bridge(url, imports=[TASKS_MODULE])
-
-
-def delete_amqp_entities(namespace: str, queues: list[str]) -> None:
-    """Delete the RabbitMQ queues and exchanges a test namespace declared."""
-    from kombu import Connection
-
-    names = [f"{namespace}.{queue}" for queue in queues]
-    exchanges = [*names, f"{namespace}.control.pidbox", f"reply.{namespace}.control.pidbox",
-                 f"{namespace}.events"]
-    with Connection(f"amqp://guest:guest@{AMQP[0]}:{AMQP[1]}//") as connection:
-        for kind, name in [("queue", n) for n in names] + [("exchange", e) for e in exchanges]:
-            channel = connection.channel()
-            try:
-                if kind == "queue":
-                    channel.queue_delete(name)
-                else:
-                    channel.exchange_delete(name)
-            except connection.channel_errors:
-                pass  # never declared
-            finally:
-                channel.close()

@@ -9,11 +9,11 @@ import pytest
 from celery_testkit import (
     Worker,
     amqp_backend_url,
-    delete_amqp_entities,
     make_bridge,
     poll,
     requires_amqp,
 )
+from taskbridge_celery.testing import delete_amqp_entities
 
 from taskbridge import Bridge, Status
 

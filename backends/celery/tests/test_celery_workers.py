@@ -11,13 +11,13 @@ import redis
 from celery_testkit import (
     Worker,
     amqp_backend_url,
-    delete_amqp_entities,
     make_bridge,
     poll,
     redis_backend_url,
     requires_amqp,
 )
 from taskbridge_celery.backend import CAPABILITIES_BY_MODE
+from taskbridge_celery.testing import delete_amqp_entities
 
 from taskbridge import Bridge, Status
 
