@@ -7,6 +7,8 @@ import datetime as dt
 import time
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from taskbridge.errors import TaskCanceled, TaskFailed
 from taskbridge.record import ErrorInfo, Record
 from taskbridge.status import Status
@@ -86,7 +88,7 @@ class Result:
         """Reload the record in place; returns ``self`` (``r.refresh().status``)."""
         deduplicated = self._record.deduplicated
         record = self._bridge.store.get(self._record.id)
-        self._record = record if not deduplicated else _with_dedup(record)
+        self._record = attrs.evolve(record, deduplicated=True) if deduplicated else record
         return self
 
     def _outcome(self) -> Any:
@@ -144,9 +146,3 @@ class Result:
         """Cancel: PENDING/RETRYING never run; a RUNNING task sees ``context.cancelled``."""
         self._record = self._bridge.cancel(self._record.id)._record
         return self
-
-
-def _with_dedup(record: Record) -> Record:
-    import attrs
-
-    return attrs.evolve(record, deduplicated=True)

@@ -9,7 +9,6 @@ import pytest
 from celery_testkit import (
     Worker,
     amqp_backend_url,
-    make_bridge,
     poll,
     requires_amqp,
 )
@@ -25,19 +24,6 @@ def url(redis_url: str, namespace: str) -> Iterator[str]:
     yield amqp_backend_url(redis_url, namespace)
     delete_amqp_entities(namespace, ["default", "idle"])
 
-
-@pytest.fixture(scope="module")
-def bridge(url: str) -> Iterator[Bridge]:
-    bridge = make_bridge(url)
-    yield bridge
-    bridge.close()
-
-
-@pytest.fixture(scope="module")
-def worker(url: str) -> Iterator[Worker]:
-    worker = Worker(url, concurrency=2)
-    yield worker
-    assert worker.stop() == 0, worker.log()
 
 
 def test_tasks_run_end_to_end(bridge: Bridge, worker: Worker) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import celery_testtasks as tasks
 import pytest
 import redis
 from celery import Celery
-from celery_testkit import Worker, make_bridge, poll, redis_backend_url
+from celery_testkit import Worker, poll, redis_backend_url
 
 from taskbridge import Bridge, Status, TaskFailed
 from taskbridge.bridge import record_for
@@ -24,19 +23,6 @@ VISIBILITY_TIMEOUT = 2
 def url(redis_url: str, namespace: str) -> str:
     return redis_backend_url(redis_url, namespace, visibility_timeout=VISIBILITY_TIMEOUT)
 
-
-@pytest.fixture(scope="module")
-def bridge(url: str) -> Iterator[Bridge]:
-    bridge = make_bridge(url)
-    yield bridge
-    bridge.close()
-
-
-@pytest.fixture(scope="module")
-def worker(url: str) -> Iterator[Worker]:
-    worker = Worker(url, concurrency=2)
-    yield worker
-    assert worker.stop() == 0, worker.log()
 
 
 def test_tasks_run_end_to_end(bridge: Bridge, worker: Worker) -> None:
