@@ -7,7 +7,7 @@ import tempfile
 
 import pytest
 
-from taskbridge.plugins import installed_engines
+from taskbridge._plugins import installed_engines
 from taskbridge.testing.redis_server import test_redis_url
 
 AMQP = "amqp://guest:guest@127.0.0.1:5672//"

@@ -8,7 +8,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 packages=(-e ".[dev]")
-for dist in backends/*/; do
+for dist in backends/*/ contrib/*/; do
   [ -f "$dist/pyproject.toml" ] && packages+=(-e "$dist")
 done
 .venv/bin/python -m pip install --quiet "${packages[@]}"

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Set up, then run the whole test suite: core, stores, CLI, every backend, and the conformance
-# suite against every installed backend with real workers.
+# Set up, then run the whole test suite: lint, types, the import layering, then pytest (the
+# core, the stores, the CLI, every distribution, and the conformance suite against every
+# installed backend with real workers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/ruff check src backends tests benchmarks examples
+.venv/bin/ruff check .
 .venv/bin/mypy
-for dist in backends/*/; do
-  (cd "$dist" && ../../.venv/bin/mypy src)
+for dist in backends/*/ contrib/*/; do
+  [ -f "$dist/pyproject.toml" ] && (cd "$dist" && ../../.venv/bin/mypy src)
 done
+.venv/bin/python scripts/lint_imports.py
 exec .venv/bin/python -m pytest "$@"

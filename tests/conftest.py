@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from taskbridge import registry
+from taskbridge import _registry
 
 
 @pytest.fixture(autouse=True)
 def _forget_throwaway_tasks() -> Iterator[None]:
     """Unregister the tasks a test defined, so every test starts from the same registry."""
-    before = set(registry.all_tasks())
+    before = set(_registry.all_tasks())
     yield
-    for name in set(registry.all_tasks()) - before:
-        registry.unregister(name)
+    for name in set(_registry.all_tasks()) - before:
+        _registry.unregister(name)

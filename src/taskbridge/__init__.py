@@ -1,10 +1,10 @@
 """taskbridge: one task, schedule and result API over Celery, RQ and Huey."""
 
-from taskbridge.backend import Backend, Capabilities, WorkerOptions
-from taskbridge.bridge import Bridge, configure, get_bridge
-from taskbridge.config import Settings
-from taskbridge.envelope import Envelope
-from taskbridge.errors import (
+from taskbridge._backend import Backend, Capabilities, WorkerOptions
+from taskbridge._bridge import Bridge, configure, get_bridge
+from taskbridge._config import Settings
+from taskbridge._envelope import Envelope
+from taskbridge._errors import (
     ArgumentsNotSerializable,
     BackendNotFound,
     ConfigurationError,
@@ -20,15 +20,15 @@ from taskbridge.errors import (
     TaskTimeout,
     UnsupportedFeature,
 )
-from taskbridge.hookspecs import hookimpl
-from taskbridge.record import ErrorInfo, Record
-from taskbridge.result import Result
-from taskbridge.retry import RetryPolicy
-from taskbridge.schedules import At, Cron, Every, Solar
-from taskbridge.scheduling import periodic
-from taskbridge.status import Status
-from taskbridge.stores.base import RecordFilter, StateStore
-from taskbridge.task import Chain, Signature, Task, TaskContext, chain, task
+from taskbridge._hooks import hookimpl
+from taskbridge._record import ErrorInfo, Record
+from taskbridge._result import Result
+from taskbridge._retry import RetryPolicy
+from taskbridge._schedules.entries import periodic
+from taskbridge._schedules.values import At, Cron, Every, Solar
+from taskbridge._status import Status
+from taskbridge._stores.base import RecordFilter, StateStore
+from taskbridge._task import Chain, Signature, Task, TaskContext, chain, task
 
 __version__ = "0.1.0"
 
@@ -76,3 +76,11 @@ __all__ = [
     "periodic",
     "task",
 ]
+
+# Public objects report themselves as ``taskbridge.Name`` (in reprs, tracebacks and the error
+# types stored with failed executions), not by the private module that defines them.
+for _name in __all__:
+    if isinstance(globals()[_name], type) or callable(getattr(globals()[_name], "__code__", None)):
+        globals()[_name].__module__ = "taskbridge"
+del _name
+

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, cast
 
-from taskbridge.errors import ArgumentsNotSerializable
+from taskbridge._errors import ArgumentsNotSerializable
 
 JSONValue = Any  # None | bool | int | float | str | list[JSONValue] | dict[str, JSONValue]
 

@@ -14,10 +14,10 @@ import pytest
 
 import taskbridge
 from taskbridge import Status, task
+from taskbridge._record import ErrorInfo
+from taskbridge._schedules.entries import forget_code_schedule, periodic
+from taskbridge._schedules.values import Every
 from taskbridge.cli import main
-from taskbridge.record import ErrorInfo
-from taskbridge.schedules import Every
-from taskbridge.scheduling import forget_code_schedule, periodic
 
 
 @task(name="cli_probe.add")
@@ -229,7 +229,7 @@ def test_capabilities_matrix_covers_installed_backends(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """capabilities lists every installed engine's flags, by mode where declared."""
-    from taskbridge.plugins import installed_engines
+    from taskbridge._plugins import installed_engines
 
     matrix = run_json(capsys, "capabilities")
     assert set(matrix) == set(installed_engines())

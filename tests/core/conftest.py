@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 import taskbridge
-from taskbridge.bridge import set_bridge
-from taskbridge.plugins import plugin_manager
+from taskbridge._bridge import set_bridge
+from taskbridge._plugins import plugin_manager
 
 
 @pytest.fixture

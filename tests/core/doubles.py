@@ -8,8 +8,8 @@ from typing import Any
 import attrs
 
 from taskbridge import Envelope, hookimpl
-from taskbridge.backends.memory import MemoryBackend
-from taskbridge.record import Record
+from taskbridge._memory import MemoryBackend
+from taskbridge._record import Record
 
 
 class RefusingBackend(MemoryBackend):

@@ -20,11 +20,11 @@ from taskbridge import (
     Status,
     TaskNotRegistered,
     UnsupportedFeature,
+    _registry,
     chain,
-    registry,
     task,
 )
-from taskbridge.bridge import set_bridge
+from taskbridge._bridge import set_bridge
 
 from .conftest import run_all
 from .doubles import Recorder
@@ -160,7 +160,7 @@ def test_a_task_missing_from_the_registry_is_refused(bridge: Bridge) -> None:
     def throwaway() -> None:
         return None
 
-    registry.unregister("bridge.throwaway")
+    _registry.unregister("bridge.throwaway")
     with pytest.raises(TaskNotRegistered, match="module level"):
         throwaway.using(bridge=bridge).enqueue()
     assert nothing_written(bridge)
@@ -173,7 +173,7 @@ def test_later_chain_steps_must_be_registered(bridge: Bridge) -> None:
     def gone(value: Any) -> None:
         return None
 
-    registry.unregister("bridge.gone")
+    _registry.unregister("bridge.gone")
     with pytest.raises(TaskNotRegistered):
         chain(echo.using(bridge=bridge).s(1), gone.s()).enqueue()
     assert nothing_written(bridge)

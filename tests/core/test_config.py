@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from taskbridge import Bridge, ConfigurationError, InvalidTaskOptions, Settings
-from taskbridge.config import DEFAULT_URL, ENV_URL, BackendURL, check_queue
+from taskbridge._config import DEFAULT_URL, ENV_URL, BackendURL, check_queue
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taskbridge import Envelope
-from taskbridge.envelope import ENVELOPE_VERSION, Step
+from taskbridge._envelope import ENVELOPE_VERSION, Step
 
 from .test_json import json_values
 

@@ -18,8 +18,8 @@ from taskbridge import (
     TaskContext,
     task,
 )
-from taskbridge.bridge import record_for
-from taskbridge.execution import WORKER_LOST, execute, recover_lost
+from taskbridge._bridge import record_for
+from taskbridge._execution import WORKER_LOST, execute, recover_lost
 
 from .conftest import run_all
 from .doubles import Recorder
@@ -107,7 +107,7 @@ def test_retry_without_attempts_left_fails(bridge: Bridge) -> None:
     result = no_more.using(bridge=bridge).enqueue()
     run_all(bridge)
     assert result.refresh().status is Status.FAILED
-    assert result.error is not None and result.error.type == "taskbridge.errors.Retry"
+    assert result.error is not None and result.error.type == "taskbridge.Retry"
 
 
 def test_a_non_json_result_fails_without_retrying(bridge: Bridge) -> None:
@@ -122,7 +122,7 @@ def test_a_non_json_result_fails_without_retrying(bridge: Bridge) -> None:
     run_all(bridge)
     assert result.refresh().status is Status.FAILED
     assert result.error is not None
-    assert result.error.type == "taskbridge.errors.ArgumentsNotSerializable"
+    assert result.error.type == "taskbridge.ArgumentsNotSerializable"
     assert result.error.message.startswith("result['when']: set is not a JSON value")
     assert runs == ["bad"]
 
@@ -144,7 +144,7 @@ def test_an_unregistered_task_name_fails(bridge: Bridge) -> None:
     record = execute(bridge, envelope)
     assert record is not None and record.status is Status.FAILED
     assert record.error is not None
-    assert record.error.type == "taskbridge.errors.TaskNotRegistered"
+    assert record.error.type == "taskbridge.TaskNotRegistered"
     assert "exec.nobody.defined.this" in record.error.message
 
 
@@ -163,7 +163,7 @@ def test_a_sync_task_past_its_timeout_is_stopped(bridge: Bridge) -> None:
     run_all(bridge)
     assert time.monotonic() - started < 5
     assert result.refresh().status is Status.FAILED
-    assert result.error is not None and result.error.type == "taskbridge.errors.TaskTimeout"
+    assert result.error is not None and result.error.type == "taskbridge.TaskTimeout"
     assert runs == []
 
 
@@ -179,7 +179,7 @@ def test_an_async_task_past_its_timeout_is_stopped_and_retried(bridge: Bridge) -
     run_all(bridge)
     assert result.refresh().status is Status.FAILED
     assert result.attempts == 2 and runs == ["attempt", "attempt"]
-    assert result.error is not None and result.error.type == "taskbridge.errors.TaskTimeout"
+    assert result.error is not None and result.error.type == "taskbridge.TaskTimeout"
 
 
 def test_a_timeout_within_the_limit_changes_nothing(bridge: Bridge) -> None:

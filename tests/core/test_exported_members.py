@@ -6,7 +6,8 @@ import inspect
 import types
 
 import taskbridge
-from taskbridge import errors
+import taskbridge.plugin as plugin
+from taskbridge import _errors as errors
 
 
 def test_all_is_sorted() -> None:
@@ -53,3 +54,21 @@ def test_errors_are_also_their_builtin_kind() -> None:
     assert issubclass(taskbridge.ResultNotFound, LookupError)
     assert issubclass(taskbridge.BackendNotFound, taskbridge.ConfigurationError)
     assert issubclass(taskbridge.UnsupportedFeature, taskbridge.ConfigurationError)
+
+
+def test_plugin_interface_all_is_sorted_and_importable() -> None:
+    """taskbridge.plugin.__all__ is sorted, without repeats, and every name in it resolves."""
+    assert plugin.__all__ == sorted(plugin.__all__)
+    assert len(set(plugin.__all__)) == len(plugin.__all__)
+    assert [name for name in plugin.__all__ if getattr(plugin, name, None) is None] == []
+
+
+def test_every_public_member_of_the_plugin_interface_is_exported() -> None:
+    """Every public, non-module object in taskbridge.plugin is listed in its __all__."""
+    public = {
+        name
+        for name, value in vars(plugin).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+        and name not in {"annotations", "TYPE_CHECKING", "Any"}
+    }
+    assert public - set(plugin.__all__) == set()

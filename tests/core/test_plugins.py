@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from taskbridge import BackendNotFound, Bridge, ConfigurationError, RetryPolicy, hookimpl, task
-from taskbridge.backends.memory import MemoryBackend
-from taskbridge.config import BackendURL
-from taskbridge.plugins import create_backend, installed_engines, plugin_manager
+from taskbridge._config import BackendURL
+from taskbridge._memory import MemoryBackend
+from taskbridge._plugins import create_backend, installed_engines, plugin_manager
 
 from .conftest import run_all
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taskbridge import ErrorInfo, Record, Status
-from taskbridge.status import FINAL, TRANSITIONS
+from taskbridge._status import FINAL, TRANSITIONS
 
 from .test_envelope import envelopes, finite, json_args, json_kwargs, text
 from .test_json import json_values

@@ -15,8 +15,8 @@ from taskbridge import (
     RetryPolicy,
     Task,
     TaskNotRegistered,
+    _registry,
     chain,
-    registry,
     task,
 )
 
@@ -31,7 +31,7 @@ def test_bare_decorator_makes_a_named_registered_task() -> None:
     """@task gives a Task named module.qualname, registered, keeping the function's metadata."""
     assert isinstance(module_level, Task)
     assert module_level.name == f"{__name__}.module_level"
-    assert registry.lookup(module_level.name) is module_level
+    assert _registry.lookup(module_level.name) is module_level
     assert module_level.__name__ == "module_level"
     assert module_level.__doc__ == "Add two numbers."
 
@@ -54,7 +54,7 @@ def test_decorator_with_options() -> None:
     assert (send.queue, send.priority, send.retry, send.timeout, send.context) == (
         "emails", 5, policy, 30.0, True,
     )
-    assert registry.lookup("emails.send") is send
+    assert _registry.lookup("emails.send") is send
 
 
 def test_local_functions_are_named_by_qualname() -> None:
@@ -98,7 +98,7 @@ def test_duplicate_names_from_different_functions_are_refused() -> None:
         def second() -> None:
             return None
 
-    assert registry.lookup("dup.name") is first
+    assert _registry.lookup("dup.name") is first
 
 
 def test_redefining_the_same_function_is_not_a_clash() -> None:
@@ -111,13 +111,13 @@ def test_redefining_the_same_function_is_not_a_clash() -> None:
             return None
 
         tasks.append(again)
-    assert registry.lookup("same.definition") is tasks[1]
+    assert _registry.lookup("same.definition") is tasks[1]
 
 
 def test_unknown_names_are_not_registered() -> None:
     """Looking up a name nobody registered is TaskNotRegistered, saying how to fix it."""
     with pytest.raises(TaskNotRegistered, match="import the module"):
-        registry.lookup("no.such.task")
+        _registry.lookup("no.such.task")
 
 
 def test_using_returns_a_new_task_and_leaves_the_original_alone() -> None:
@@ -189,14 +189,14 @@ def test_bad_using_options_are_refused(options: dict[str, Any], message: str) ->
 )
 def test_bad_decorator_options_are_refused(options: dict[str, Any], message: str) -> None:
     """@task(...) refuses bad options when the task is defined, registering nothing."""
-    before = set(registry.all_tasks())
+    before = set(_registry.all_tasks())
     with pytest.raises(InvalidTaskOptions, match=message):
 
         @task(**options)
         def bad() -> None:
             return None
 
-    assert set(registry.all_tasks()) == before
+    assert set(_registry.all_tasks()) == before
 
 
 def test_decorating_a_non_callable_is_refused() -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 import taskbridge
-from taskbridge import scheduling
+from taskbridge._schedules import entries as scheduling
 
 
 @pytest.fixture(autouse=True)

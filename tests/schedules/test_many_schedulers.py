@@ -23,8 +23,8 @@ import pytest
 
 import taskbridge
 from taskbridge import Status
-from taskbridge.record import ErrorInfo
-from taskbridge.schedules import Every
+from taskbridge._record import ErrorInfo
+from taskbridge._schedules.values import Every
 
 pytestmark = pytest.mark.slow
 TASK = "sched_probe.tick"

@@ -9,7 +9,7 @@ from croniter import croniter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from taskbridge.schedules import Cron, Every, Solar
+from taskbridge._schedules.values import Cron, Every, Solar
 
 UTC = dt.UTC
 #: Zones whose DST shifts are one whole hour, on the hour.

@@ -12,8 +12,9 @@ import pytest
 
 import taskbridge
 from taskbridge import InvalidTaskOptions, Status, task
-from taskbridge.record import Record
-from taskbridge.scheduler import (
+from taskbridge._record import Record
+from taskbridge._schedules.entries import ScheduleEntry, code_schedules, periodic
+from taskbridge._schedules.scheduler import (
     CLAIM_QUEUE,
     CLAIM_TASK,
     MAX_CATCH_UP,
@@ -23,8 +24,7 @@ from taskbridge.scheduler import (
     due_ticks,
     tick_key,
 )
-from taskbridge.schedules import At, Cron, Every
-from taskbridge.scheduling import ScheduleEntry, code_schedules, periodic
+from taskbridge._schedules.values import At, Cron, Every
 
 T0 = 2_000_000_000  # a whole minute, far from now, so controlled clocks never meet real ticks
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from taskbridge import InvalidTaskOptions
-from taskbridge.schedules import At, Cron, Every, Solar, parse_every, schedule_from_dict
+from taskbridge._schedules.values import At, Cron, Every, Solar, parse_every, schedule_from_dict
 
 UTC = dt.UTC
 BERLIN = ZoneInfo("Europe/Berlin")

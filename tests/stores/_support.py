@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from taskbridge.record import Record
-from taskbridge.status import Status
-from taskbridge.stores.base import StateStore
-from taskbridge.stores.memory import MemoryStore
+from taskbridge._record import Record
+from taskbridge._status import Status
+from taskbridge._stores.base import StateStore
+from taskbridge._stores.memory import MemoryStore
 
 
 def open_store(spec: tuple[str, ...]) -> Any:
@@ -17,10 +17,10 @@ def open_store(spec: tuple[str, ...]) -> Any:
     if kind == "memory":
         return MemoryStore()
     if kind == "redis":
-        from taskbridge.stores.redis import RedisStore
+        from taskbridge._stores.redis import RedisStore
 
         return RedisStore(spec[1], namespace=spec[2])
-    from taskbridge.stores.sqlite import SQLiteStore
+    from taskbridge._stores.sqlite import SQLiteStore
 
     return SQLiteStore(spec[1])
 

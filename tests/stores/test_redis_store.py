@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from taskbridge.errors import EnqueueError
-from taskbridge.status import Status
-from taskbridge.stores.base import RecordFilter
-from taskbridge.stores.redis import RedisStore
+from taskbridge._errors import EnqueueError
+from taskbridge._status import Status
+from taskbridge._stores.base import RecordFilter
+from taskbridge._stores.redis import RedisStore
 from taskbridge.testing.redis_server import test_redis_url, unique_prefix
 
 from ._support import record

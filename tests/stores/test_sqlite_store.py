@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from taskbridge.errors import ConfigurationError
-from taskbridge.stores.base import RecordFilter
-from taskbridge.stores.sqlite import SQLiteStore
+from taskbridge._errors import ConfigurationError
+from taskbridge._stores.base import RecordFilter
+from taskbridge._stores.sqlite import SQLiteStore
 
 from ._support import record
 

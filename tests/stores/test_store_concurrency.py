@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from taskbridge.stores.base import RecordFilter
+from taskbridge._stores.base import RecordFilter
 
 from ._support import open_store, race_create, record
 

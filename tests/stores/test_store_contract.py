@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from taskbridge.envelope import Envelope
-from taskbridge.errors import ResultNotFound
-from taskbridge.record import ErrorInfo, Record
-from taskbridge.status import Status
-from taskbridge.stores.base import RecordFilter, StateStore
+from taskbridge._envelope import Envelope
+from taskbridge._errors import ResultNotFound
+from taskbridge._record import ErrorInfo, Record
+from taskbridge._status import Status
+from taskbridge._stores.base import RecordFilter, StateStore
 
 from ._support import record
 

@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
-from taskbridge.envelope import Envelope
-from taskbridge.errors import ResultNotFound
-from taskbridge.record import ErrorInfo, Record
-from taskbridge.status import Status
-from taskbridge.stores.base import RecordFilter
-from taskbridge.stores.memory import MemoryStore
+from taskbridge._envelope import Envelope
+from taskbridge._errors import ResultNotFound
+from taskbridge._record import ErrorInfo, Record
+from taskbridge._status import Status
+from taskbridge._stores.base import RecordFilter
+from taskbridge._stores.memory import MemoryStore
 from taskbridge.testing.redis_server import test_redis_url, unique_prefix
 
 from ._support import open_store, record

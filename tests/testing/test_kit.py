@@ -154,7 +154,7 @@ def test_fixture_restores_the_previous_default(tmp_path: Path) -> None:
     replaces the default bridge for one test and puts the previous one back."""
     (tmp_path / "test_app.py").write_text(textwrap.dedent("""
         import taskbridge
-        from taskbridge.bridge import set_bridge
+        from taskbridge._bridge import set_bridge
 
         @taskbridge.task(name="app.ping")
         def ping():

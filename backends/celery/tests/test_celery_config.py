@@ -7,8 +7,7 @@ from taskbridge_celery.backend import CeleryBackend, RedisCeleryBackend
 from taskbridge_celery.config import CeleryConfig
 
 from taskbridge import Bridge, ConfigurationError
-from taskbridge.config import BackendURL
-from taskbridge.plugins import installed_engines
+from taskbridge.plugin import BackendURL, installed_engines
 
 
 def test_engine_is_found_through_the_entry_point() -> None:

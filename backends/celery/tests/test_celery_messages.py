@@ -17,8 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from taskbridge_celery.messages import celery_priority, redis_priority, redis_push
 
-from taskbridge import Bridge
-from taskbridge.envelope import Envelope
+from taskbridge import Bridge, Envelope
 from taskbridge.testing.redis_server import start_private_server, stop_private_server
 
 priorities = st.integers(min_value=-100, max_value=100)

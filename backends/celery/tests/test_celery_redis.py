@@ -11,9 +11,8 @@ import redis
 from celery import Celery
 from celery_testkit import Worker, poll, redis_backend_url
 
-from taskbridge import Bridge, Status, TaskFailed
-from taskbridge.bridge import record_for
-from taskbridge.envelope import Envelope
+from taskbridge import Bridge, Envelope, Status, TaskFailed
+from taskbridge.plugin import record_for
 
 #: Short, so the ETA test below outlives it several times over.
 VISIBILITY_TIMEOUT = 2
@@ -116,7 +115,7 @@ def test_timeout_stops_an_attempt_in_a_prefork_child(bridge: Bridge, worker: Wor
     result = tasks.nap.using(bridge=bridge, timeout=1).enqueue(30)
     with pytest.raises(TaskFailed) as failed:
         result.wait(timeout=20)
-    assert failed.value.error.type == "taskbridge.errors.TaskTimeout"
+    assert failed.value.error.type == "taskbridge.TaskTimeout"
 
 
 def test_cancel_revokes_a_waiting_task(

@@ -82,6 +82,6 @@ def test_other_pools_run_tasks(bridge: Bridge, pool: str) -> None:
         assert worker.stop() == 0, worker.log()
     if CAPABILITIES_BY_MODE[pool].timeouts:
         assert timed.status is Status.FAILED
-        assert timed.error is not None and timed.error.type == "taskbridge.errors.TaskTimeout"
+        assert timed.error is not None and timed.error.type == "taskbridge.TaskTimeout"
     else:
         assert timed.status is Status.SUCCEEDED  # as the capability flag warns

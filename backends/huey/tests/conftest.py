@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from taskbridge.bridge import Bridge
+from taskbridge import Bridge
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from taskbridge.bridge import Bridge
+from taskbridge import Bridge
 from taskbridge.testing.redis_server import test_redis_url, unique_prefix
 
 TESTS = Path(__file__).parent

@@ -10,10 +10,8 @@ from huey_testkit import Workers, sqlite_url
 from taskbridge_huey import HueyBackend
 from taskbridge_huey.backend import sqlite_path
 
-from taskbridge.bridge import Bridge
-from taskbridge.config import DEFAULT_URL, BackendURL
-from taskbridge.errors import ConfigurationError, TaskFailed, UnsupportedFeature
-from taskbridge.plugins import installed_engines
+from taskbridge import Bridge, ConfigurationError, TaskFailed, UnsupportedFeature
+from taskbridge.plugin import DEFAULT_URL, BackendURL, installed_engines
 
 
 def test_engine_is_registered_through_the_entry_point() -> None:

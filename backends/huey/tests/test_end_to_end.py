@@ -10,8 +10,7 @@ import hueytasks
 import pytest
 from huey_testkit import Workers
 
-from taskbridge.bridge import Bridge
-from taskbridge.status import Status
+from taskbridge import Bridge, Status
 from taskbridge.testing.polling import wait_for
 
 pytestmark = pytest.mark.slow

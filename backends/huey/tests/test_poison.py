@@ -15,9 +15,7 @@ from hypothesis import strategies as st
 from taskbridge_huey._poison import POISON_ERROR, candidate_ids
 from taskbridge_huey._serializer import JSONSerializer, MalformedMessage, message_for
 
-from taskbridge.bridge import Bridge
-from taskbridge.envelope import Envelope
-from taskbridge.status import Status
+from taskbridge import Bridge, Envelope, Status
 from taskbridge.testing.polling import wait_for
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import hueytasks
 from huey_testkit import sqlite_url
 
-from taskbridge.bridge import Bridge
-from taskbridge.status import Status
+from taskbridge import Bridge, Status
 
 
 def test_store_failure_redelivers_the_message(tmp_path: Path) -> None:

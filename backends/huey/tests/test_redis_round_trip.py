@@ -10,7 +10,7 @@ import hueytasks
 import pytest
 import redis
 
-from taskbridge.bridge import Bridge
+from taskbridge import Bridge
 from taskbridge.testing.redis_server import redis_executable, start_private_server
 
 

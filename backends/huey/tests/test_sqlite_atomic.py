@@ -9,8 +9,7 @@ import hueytasks
 import pytest
 from huey_testkit import sqlite_url
 
-from taskbridge.bridge import Bridge
-from taskbridge.errors import EnqueueError
+from taskbridge import Bridge, EnqueueError
 
 
 def _huey_rows(path: Path) -> int:

@@ -35,7 +35,7 @@ def test_timeout_fails_the_attempt(bridge: Bridge, workers: Workers, pool: str) 
     workers.start("--pool", pool)
     result = rq_test_tasks.too_slow.using(bridge=bridge).enqueue()
     wait_for(lambda: result.refresh().status is Status.FAILED, 20, "FAILED")
-    assert result.error is not None and result.error.type == "taskbridge.errors.TaskTimeout"
+    assert result.error is not None and result.error.type == "taskbridge.TaskTimeout"
 
 
 def test_crash_in_fork_mode_leaves_worker_alive(bridge: Bridge, workers: Workers) -> None:

@@ -6,14 +6,14 @@ import builtins
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from taskbridge.result import Result
-from taskbridge.status import FINAL, WAITING, Status
-from taskbridge.stores.base import RecordFilter
+from taskbridge._result import Result
+from taskbridge._status import FINAL, WAITING, Status
+from taskbridge._stores.base import RecordFilter
 
 if TYPE_CHECKING:
-    from taskbridge.backends.memory import MemoryBackend
-    from taskbridge.bridge import Bridge
-    from taskbridge.task import Task
+    from taskbridge._bridge import Bridge
+    from taskbridge._memory import MemoryBackend
+    from taskbridge._task import Task
 
 _ALL = 1_000_000
 

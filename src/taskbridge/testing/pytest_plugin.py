@@ -29,7 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def taskbridge_memory() -> Iterator[MemoryKit]:
     """Point the default bridge at a fresh ``memory://`` bridge for one test, then restore it."""
     # Imported here so that merely having taskbridge installed costs pytest runs nothing.
-    from taskbridge.bridge import Bridge, set_bridge
+    from taskbridge._bridge import Bridge, set_bridge
     from taskbridge.testing.kit import MemoryKit
 
     bridge = Bridge("memory://")

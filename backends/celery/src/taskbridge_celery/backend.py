@@ -9,12 +9,8 @@ from typing import TYPE_CHECKING, Any
 import redis
 from kombu.exceptions import KombuError
 
-from taskbridge.backend import Capabilities, WorkerOptions
-from taskbridge.config import BackendURL
-from taskbridge.envelope import Envelope
-from taskbridge.errors import EnqueueError
-from taskbridge.record import Record
-from taskbridge.stores.redis import RedisStore
+from taskbridge import Capabilities, EnqueueError, Envelope, Record, WorkerOptions
+from taskbridge.plugin import BackendURL, RedisStore
 from taskbridge_celery import worker
 from taskbridge_celery.app import create_app
 from taskbridge_celery.config import CeleryConfig
@@ -26,7 +22,7 @@ from taskbridge_celery.messages import (
 )
 
 if TYPE_CHECKING:
-    from taskbridge.bridge import Bridge
+    from taskbridge import Bridge
 
 logger = logging.getLogger("taskbridge.celery")
 
@@ -47,7 +43,7 @@ CAPABILITIES_BY_MODE = {
 class CeleryBackend:
     """Celery on RabbitMQ (messages published through kombu's producer) or on Redis.
 
-    Results and state live in a :class:`~taskbridge.stores.redis.RedisStore` under the URL's
+    Results and state live in a :class:`~taskbridge.plugin.RedisStore` under the URL's
     ``namespace``, which also prefixes Celery's queue names. Constructing ``CeleryBackend``
     with a Redis broker gives a :class:`RedisCeleryBackend`, which stores and sends in one
     round trip.

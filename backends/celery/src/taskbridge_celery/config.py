@@ -7,8 +7,8 @@ from typing import Any
 
 import attrs
 
-from taskbridge.config import BackendURL
-from taskbridge.errors import ConfigurationError
+from taskbridge import ConfigurationError
+from taskbridge.plugin import BackendURL
 
 REDIS_TRANSPORTS = ("redis", "rediss")
 AMQP_TRANSPORTS = ("amqp", "pyamqp")

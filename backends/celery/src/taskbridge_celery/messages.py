@@ -11,7 +11,7 @@ from typing import Any
 from celery import Celery
 from kombu.serialization import dumps as kombu_dumps
 
-from taskbridge.envelope import Envelope
+from taskbridge import Envelope
 from taskbridge_celery.app import MAX_PRIORITY
 from taskbridge_celery.config import CeleryConfig
 

@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 from celery import Celery
 from celery.worker import state as celery_state
 
-from taskbridge.errors import ConfigurationError
-from taskbridge.worker import worker_services
+from taskbridge import ConfigurationError
+from taskbridge.plugin import worker_services
 from taskbridge_celery.config import CeleryConfig
 from taskbridge_celery.worker_app import register_tasks, set_worker_bridge
 
 if TYPE_CHECKING:
-    from taskbridge.backend import WorkerOptions
-    from taskbridge.bridge import Bridge
+    from taskbridge import Bridge, WorkerOptions
 
 logger = logging.getLogger("taskbridge.celery")
 

@@ -15,12 +15,11 @@ from celery.worker.consumer import Consumer
 from celery.worker.request import Request
 from kombu.exceptions import ContentDisallowed, DecodeError
 
-from taskbridge import registry
-from taskbridge.envelope import Envelope
-from taskbridge.execution import execute, reject
+from taskbridge import Envelope
+from taskbridge.plugin import execute, registered_tasks, reject
 
 if TYPE_CHECKING:
-    from taskbridge.bridge import Bridge
+    from taskbridge import Bridge
 
 logger = logging.getLogger("taskbridge.celery")
 
@@ -121,7 +120,7 @@ def run_envelope(task: Task, *args: Any, **kwargs: Any) -> None:
 
 def register_tasks(app: Celery) -> list[str]:
     """Register every taskbridge task under its own name, all bound to :func:`run_envelope`."""
-    names = sorted(registry.all_tasks())
+    names = sorted(registered_tasks())
     for name in names:
         if name not in app.tasks:
             app.task(name=name, base=TaskbridgeTask, bind=True)(run_envelope)

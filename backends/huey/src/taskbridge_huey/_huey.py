@@ -12,14 +12,13 @@ from huey.api import Task as HueyTask
 from huey.exceptions import HueyException
 from huey.registry import Registry
 
-from taskbridge import registry
-from taskbridge.envelope import Envelope
-from taskbridge.execution import execute, worker_name
+from taskbridge import Envelope
+from taskbridge.plugin import execute, registered_tasks, worker_name
 from taskbridge_huey import _poison
 from taskbridge_huey._serializer import JSONSerializer, message_for
 
 if TYPE_CHECKING:
-    from taskbridge.bridge import Bridge
+    from taskbridge import Bridge
 
 logger = logging.getLogger("taskbridge.huey")
 
@@ -126,7 +125,7 @@ class TaskbridgeHuey(Huey):  # type: ignore[misc]
         """Register every taskbridge task not yet in Huey's registry; returns the new names."""
         known = self._registry._registry
         added = []
-        for name in sorted(registry.all_tasks()):
+        for name in sorted(registered_tasks()):
             if name not in known:
                 # Split so Huey's logs read "module.function: <id>" like its own tasks.
                 module, _, short = name.rpartition(".")

@@ -6,10 +6,10 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
-from taskbridge.execution import reject
+from taskbridge.plugin import reject
 
 if TYPE_CHECKING:
-    from taskbridge.bridge import Bridge
+    from taskbridge import Bridge
 
 logger = logging.getLogger("taskbridge.huey")
 

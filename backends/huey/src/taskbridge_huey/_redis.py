@@ -11,11 +11,8 @@ from typing import Any
 import redis
 from huey.storage import PriorityRedisStorage
 
-from taskbridge.envelope import Envelope
-from taskbridge.errors import EnqueueError
-from taskbridge.record import Record
-from taskbridge.stores.base import StateStore
-from taskbridge.stores.redis import Commands, RedisStore
+from taskbridge import EnqueueError, Envelope, Record, StateStore
+from taskbridge.plugin import Commands, RedisStore
 from taskbridge_huey._huey import TaskbridgeHuey
 from taskbridge_huey._serializer import message_for
 from taskbridge_huey.backend import HueyBackend, is_delayed

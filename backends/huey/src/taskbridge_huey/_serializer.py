@@ -8,8 +8,8 @@ from typing import Any
 from huey.registry import Message
 from huey.serializer import Serializer
 
-from taskbridge import _json
-from taskbridge.envelope import Envelope
+from taskbridge import Envelope
+from taskbridge.plugin import dumps_json, loads_json
 
 #: Bumped if this wire format changes; a worker refuses a message of another version.
 WIRE_VERSION = 1
@@ -112,11 +112,11 @@ class JSONSerializer(Serializer):  # type: ignore[misc]
                 f"taskbridge's Huey serializer writes JSON messages only, not "
                 f"{type(data).__name__}; Huey results, locks and chords are not used"
             )
-        return _json.dumps(document).encode()
+        return dumps_json(document).encode()
 
     def _deserialize(self, data: bytes) -> Any:
         try:
-            document = _json.loads(bytes(data))
+            document = loads_json(bytes(data))
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedMessage(f"not strict JSON ({exc}); pickled or foreign message") from exc
         if not isinstance(document, dict) or document.get("taskbridge") != WIRE_VERSION:

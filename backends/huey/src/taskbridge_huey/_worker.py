@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from huey.consumer import Consumer, Scheduler
 
-from taskbridge.worker import worker_services
+from taskbridge.plugin import worker_services
 
 if TYPE_CHECKING:
-    from taskbridge.backend import WorkerOptions
-    from taskbridge.bridge import Bridge
+    from taskbridge import Bridge, WorkerOptions
     from taskbridge_huey._huey import TaskbridgeHuey
 
 logger = logging.getLogger("taskbridge.huey")

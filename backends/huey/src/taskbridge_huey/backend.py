@@ -13,18 +13,22 @@ from typing import TYPE_CHECKING, ClassVar
 
 from huey.storage import SqliteStorage
 
-from taskbridge.backend import Backend, Capabilities, WorkerOptions
-from taskbridge.config import BackendURL
-from taskbridge.envelope import Envelope
-from taskbridge.errors import ConfigurationError, EnqueueError
-from taskbridge.record import Record
-from taskbridge.stores.base import StateStore
-from taskbridge.stores.sqlite import SQLiteStore, Statement
+from taskbridge import (
+    Backend,
+    Capabilities,
+    ConfigurationError,
+    EnqueueError,
+    Envelope,
+    Record,
+    StateStore,
+    WorkerOptions,
+)
+from taskbridge.plugin import BackendURL, SQLiteStore, Statement
 from taskbridge_huey._huey import TaskbridgeHuey
 from taskbridge_huey._serializer import message_for
 
 if TYPE_CHECKING:
-    from taskbridge.bridge import Bridge
+    from taskbridge import Bridge
 
 logger = logging.getLogger("taskbridge.huey")
 

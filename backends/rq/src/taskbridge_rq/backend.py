@@ -9,16 +9,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from taskbridge.backend import Backend, Capabilities, WorkerOptions
-from taskbridge.config import BackendURL
-from taskbridge.envelope import Envelope
-from taskbridge.errors import ConfigurationError, EnqueueError
-from taskbridge.record import Record
+from taskbridge import (
+    Backend,
+    Capabilities,
+    ConfigurationError,
+    EnqueueError,
+    Envelope,
+    Record,
+    WorkerOptions,
+)
+from taskbridge.plugin import BackendURL
 
 from taskbridge_rq import jobs
 
 if TYPE_CHECKING:
-    from taskbridge.bridge import Bridge
+    from taskbridge import Bridge
 
 _PRIORITY = "RQ runs each queue in order; put urgent work on its own queue"
 
@@ -59,7 +64,7 @@ class RQBackend:
                 "use rq+redis://host:port/db (or rq+rediss://)"
             )
         import redis
-        from taskbridge.stores.redis import RedisStore
+        from taskbridge.plugin import RedisStore
 
         _import_rq()
         self.url = url

@@ -17,7 +17,7 @@ import math
 import zlib
 from collections.abc import Sequence
 
-from taskbridge.envelope import Envelope
+from taskbridge import Envelope
 
 #: The one function every taskbridge job names; the worker refuses jobs naming anything else.
 RUNNER = "taskbridge_rq.runner.run"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskbridge.hookspecs import hookimpl
+from taskbridge import hookimpl
 
 
 @hookimpl

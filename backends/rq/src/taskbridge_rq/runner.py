@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from rq.exceptions import DeserializationError
 from rq.job import Job
-from taskbridge.envelope import Envelope
-from taskbridge.execution import execute, reject
-from taskbridge.status import WAITING
+from taskbridge import Envelope
+from taskbridge.plugin import WAITING, execute, reject
 
 from taskbridge_rq.jobs import RUNNER, envelope_id_of
 
 if TYPE_CHECKING:
-    from taskbridge.bridge import Bridge
+    from taskbridge import Bridge
 
 logger = logging.getLogger("taskbridge.rq")
 

@@ -26,15 +26,14 @@ from rq import SimpleWorker, Worker
 from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
-from taskbridge.errors import ConfigurationError
-from taskbridge.worker import worker_services
+from taskbridge import ConfigurationError
+from taskbridge.plugin import worker_services
 
 from taskbridge_rq.backend import CAPABILITIES_BY_MODE, DEFAULT_POOL
 from taskbridge_rq.runner import TaskbridgeJob, bind, report_failure, resend_if_never_started
 
 if TYPE_CHECKING:
-    from taskbridge.backend import WorkerOptions
-    from taskbridge.bridge import Bridge
+    from taskbridge import Bridge, WorkerOptions
 
     from taskbridge_rq.backend import RQBackend
 

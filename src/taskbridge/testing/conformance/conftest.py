@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from taskbridge.bridge import Bridge, set_bridge
+from taskbridge._bridge import Bridge, set_bridge
 from taskbridge.testing.conformance.harness import Harness, unreachable_reason
 from taskbridge.testing.conformance.recorder import HookRecorder
 
@@ -58,7 +58,7 @@ def bridge(backend: Harness) -> Iterator[Bridge]:
 @pytest.fixture
 def hook_recorder() -> Iterator[HookRecorder]:
     """A lifecycle-hook plugin registered in this process for the test."""
-    from taskbridge.plugins import plugin_manager
+    from taskbridge._plugins import plugin_manager
 
     recorder = HookRecorder()
     manager = plugin_manager()

@@ -21,11 +21,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from taskbridge.bridge import Bridge
-from taskbridge.config import ENV_HEARTBEAT, BackendURL
-from taskbridge.result import Result
-from taskbridge.status import Status
-from taskbridge.task import Task
+from taskbridge._bridge import Bridge
+from taskbridge._config import ENV_HEARTBEAT, BackendURL
+from taskbridge._result import Result
+from taskbridge._status import Status
+from taskbridge._task import Task
 from taskbridge.testing.conformance.recorder import ENV_HOOK_LOG, read_log
 from taskbridge.testing.polling import wait_for
 from taskbridge.testing.redis_server import unique_prefix

@@ -8,10 +8,10 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from taskbridge.hookspecs import hookimpl
+from taskbridge._hooks import hookimpl
 
 if TYPE_CHECKING:
-    from taskbridge.record import Record
+    from taskbridge._record import Record
 
 #: Set for worker processes so their hooks can be observed from the test process.
 ENV_HOOK_LOG = "TASKBRIDGE_CONFORMANCE_HOOK_LOG"
@@ -73,7 +73,7 @@ def install_from_environment() -> HookRecorder | None:
     path = os.environ.get(ENV_HOOK_LOG)
     if not path:
         return None
-    from taskbridge.plugins import plugin_manager
+    from taskbridge._plugins import plugin_manager
 
     manager = plugin_manager()
     existing = manager.get_plugin("taskbridge.conformance.recorder")

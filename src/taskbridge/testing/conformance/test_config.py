@@ -6,8 +6,8 @@ import pytest
 
 import taskbridge
 from taskbridge import Bridge, ConfigurationError, Settings
-from taskbridge.bridge import set_bridge
-from taskbridge.plugins import installed_engines
+from taskbridge._bridge import set_bridge
+from taskbridge._plugins import installed_engines
 from taskbridge.testing.conformance.harness import HEARTBEAT, Harness
 from taskbridge.testing.conformance.tasks import add
 

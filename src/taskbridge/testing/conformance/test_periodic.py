@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from taskbridge import Cron, Every, InvalidTaskOptions, Status
-from taskbridge.scheduler import Enqueued, Scheduler, tick_key
+from taskbridge._schedules.scheduler import Enqueued, Scheduler, tick_key
 from taskbridge.testing.conformance.harness import Harness
 from taskbridge.testing.conformance.tasks import tick
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from taskbridge import Status
-from taskbridge.execution import WORKER_LOST
+from taskbridge._execution import WORKER_LOST
 from taskbridge.testing.conformance.harness import SOLO, Harness
 from taskbridge.testing.conformance.tasks import hang, hang_once
 

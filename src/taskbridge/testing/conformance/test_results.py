@@ -9,7 +9,7 @@ import itertools
 import pytest
 
 from taskbridge import ResultNotFound, Status, TaskCanceled, TaskFailed
-from taskbridge.status import TRANSITIONS
+from taskbridge._status import TRANSITIONS
 from taskbridge.testing.conformance.harness import Harness
 from taskbridge.testing.conformance.tasks import add, fail, flaky, sleep
 

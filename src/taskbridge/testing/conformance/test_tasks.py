@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from taskbridge import DuplicateTaskName, Task, registry, task
+from taskbridge import DuplicateTaskName, Task, _registry, task
 from taskbridge.testing.conformance.harness import Harness
 from taskbridge.testing.conformance.tasks import add, async_add, whoami
 
@@ -18,7 +18,7 @@ def scratch_names() -> Iterator[list[str]]:
     names: list[str] = []
     yield names
     for name in names:
-        registry.unregister(name)
+        _registry.unregister(name)
 
 
 def test_decorator_forms(scratch_names: list[str]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from taskbridge import Status, UnsupportedFeature
-from taskbridge.task import Task
+from taskbridge._task import Task
 from taskbridge.testing.conformance.harness import Harness
 from taskbridge.testing.conformance.tasks import async_sleep, sleep
 

@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 
 from taskbridge import _json
-from taskbridge.errors import ArgumentsNotSerializable
+from taskbridge._errors import ArgumentsNotSerializable
 
 #: Bumped when the wire format changes incompatibly; workers refuse other versions.
 ENVELOPE_VERSION = 1

@@ -16,16 +16,16 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from taskbridge import registry
-from taskbridge.errors import TaskBridgeError
-from taskbridge.plugins import installed_engines
-from taskbridge.record import Record
-from taskbridge.status import Status
-from taskbridge.stores.base import RecordFilter
+from taskbridge import _registry
+from taskbridge._errors import TaskBridgeError
+from taskbridge._plugins import installed_engines
+from taskbridge._record import Record
+from taskbridge._status import Status
+from taskbridge._stores.base import RecordFilter
 
 if TYPE_CHECKING:
-    from taskbridge.bridge import Bridge
-    from taskbridge.scheduling import ScheduleEntry
+    from taskbridge._bridge import Bridge
+    from taskbridge._schedules.entries import ScheduleEntry
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 
@@ -65,7 +65,7 @@ def when(timestamp: float | None) -> str | None:
 
 def _queues(bridge: Bridge, workers: list[dict[str, Any]]) -> list[str]:
     names = {bridge.settings.default_queue, *bridge.settings.routes.values()}
-    names.update(t.queue for t in registry.all_tasks().values() if t.queue)
+    names.update(t.queue for t in _registry.all_tasks().values() if t.queue)
     for worker in workers:
         names.update(worker.get("queues") or ())
     return sorted(names)
@@ -196,7 +196,7 @@ def schedules_table(rows: list[dict[str, Any]]) -> Table:
 
 def cmd_tasks(bridge: Bridge, args: argparse.Namespace) -> int:
     """List the registered tasks and every schedule with its next run."""
-    from taskbridge.scheduling import code_schedules
+    from taskbridge._schedules.entries import code_schedules
 
     now = time.time()
     stored = {e.name: e for e in bridge.schedules.list()}
@@ -204,7 +204,7 @@ def cmd_tasks(bridge: Bridge, args: argparse.Namespace) -> int:
     tasks = [
         {"name": t.name, "queue": t.queue or bridge.route(t.name), "priority": t.priority,
          "max_attempts": t.retry.max_attempts, "timeout": t.timeout, "async": t.is_async}
-        for t in sorted(registry.all_tasks().values(), key=lambda t: t.name)
+        for t in sorted(_registry.all_tasks().values(), key=lambda t: t.name)
     ]
     schedules = [schedule_data(entries[name], now) for name in sorted(entries)]
 

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from taskbridge.errors import TaskCanceled, TaskFailed
-from taskbridge.record import ErrorInfo, Record
-from taskbridge.status import Status
+from taskbridge._errors import TaskCanceled, TaskFailed
+from taskbridge._record import ErrorInfo, Record
+from taskbridge._status import Status
 
 if TYPE_CHECKING:
-    from taskbridge.bridge import Bridge
+    from taskbridge._bridge import Bridge
 
 __all__ = ["ErrorInfo", "Result"]
 

@@ -7,7 +7,7 @@ import random
 
 import attrs
 
-from taskbridge.errors import InvalidTaskOptions, Retry
+from taskbridge._errors import InvalidTaskOptions, Retry
 
 
 def _exception_types(

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 
-from taskbridge.errors import ConfigurationError, InvalidTaskOptions
+from taskbridge._errors import ConfigurationError, InvalidTaskOptions
 
 DEFAULT_URL = "huey+sqlite:///taskbridge.db"
 ENV_URL = "TASKBRIDGE_URL"

@@ -1,4 +1,4 @@
-"""The Lua scripts behind :class:`~taskbridge.stores.redis.RedisStore`, one per state change.
+"""The Lua scripts behind :class:`~taskbridge._stores.redis.RedisStore`, one per state change.
 
 Every script but ``QUERY`` starts with ``PRELUDE`` and takes the namespace as ``ARGV[1]``; they
 use only commands and arguments Redis 6.2 has.

@@ -21,13 +21,13 @@ from typing import (
 
 import attrs
 
-from taskbridge import registry
-from taskbridge.errors import InvalidTaskOptions, TaskCanceled
-from taskbridge.retry import NO_RETRY, RetryPolicy
+from taskbridge import _registry
+from taskbridge._errors import InvalidTaskOptions, TaskCanceled
+from taskbridge._retry import NO_RETRY, RetryPolicy
 
 if TYPE_CHECKING:
-    from taskbridge.bridge import Bridge
-    from taskbridge.result import Result
+    from taskbridge._bridge import Bridge
+    from taskbridge._result import Result
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -174,7 +174,7 @@ class Task(Generic[P, R]):
 
     @property
     def bridge(self) -> Bridge:
-        from taskbridge.bridge import get_bridge
+        from taskbridge._bridge import get_bridge
 
         return self.options.bridge or get_bridge()
 
@@ -297,7 +297,7 @@ def _make_task(
     idempotency_key: Callable[..., str] | None = None,
     context: bool = False,
 ) -> Task[Any, Any]:
-    from taskbridge.config import check_queue
+    from taskbridge._config import check_queue
 
     if not callable(func):
         raise InvalidTaskOptions(f"@task decorates a function, got {func!r}")
@@ -324,5 +324,5 @@ def _make_task(
         idempotency_key=idempotency_key,
         context=context,
     )
-    registry.register(new)
+    _registry.register(new)
     return new

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from taskbridge.backend import BackendFactory
-    from taskbridge.record import Record
+    from taskbridge._backend import BackendFactory
+    from taskbridge._record import Record
 
 PROJECT = "taskbridge"
 hookspec = pluggy.HookspecMarker(PROJECT)

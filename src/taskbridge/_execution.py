@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from taskbridge import _json, registry
-from taskbridge._heartbeat import heartbeats
-from taskbridge.envelope import Envelope, Step
-from taskbridge.errors import (
+from taskbridge import _json, _registry
+from taskbridge._envelope import Envelope, Step
+from taskbridge._errors import (
     ArgumentsNotSerializable,
     Retry,
     TaskBridgeError,
@@ -26,13 +25,14 @@ from taskbridge.errors import (
     TaskNotRegistered,
     TaskTimeout,
 )
-from taskbridge.record import ErrorInfo, Record
-from taskbridge.status import WAITING, Status
-from taskbridge.task import TaskContext
+from taskbridge._heartbeat import heartbeats
+from taskbridge._record import ErrorInfo, Record
+from taskbridge._status import WAITING, Status
+from taskbridge._task import TaskContext
 
 if TYPE_CHECKING:
-    from taskbridge.bridge import Bridge
-    from taskbridge.task import Task
+    from taskbridge._bridge import Bridge
+    from taskbridge._task import Task
 
 logger = logging.getLogger("taskbridge.worker")
 
@@ -66,7 +66,7 @@ def execute(bridge: Bridge, envelope: Envelope, *, worker: str | None = None) ->
         store.start(envelope.chain_id, 1, worker=worker, now=now)
     bridge.hooks.taskbridge_started(record=record)
     try:
-        task = registry.lookup(envelope.task_name)
+        task = _registry.lookup(envelope.task_name)
     except TaskNotRegistered as exc:
         return _finish_failed(bridge, envelope, ErrorInfo.from_exception(exc))
     context = TaskContext(
@@ -310,7 +310,7 @@ def _advance_chain(bridge: Bridge, envelope: Envelope, value: Any) -> None:
         return
     step: Step = envelope.chain[0]
     try:
-        task = registry.lookup(step.task_name)
+        task = _registry.lookup(step.task_name)
         if step.queue is not None or step.priority is not None:
             task = task.using(queue=step.queue, priority=step.priority)
         record, following = bridge._prepare(

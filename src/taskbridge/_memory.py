@@ -9,16 +9,16 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from taskbridge.backend import Backend, Capabilities, WorkerOptions
-from taskbridge.config import BackendURL
-from taskbridge.envelope import Envelope
-from taskbridge.execution import execute, worker_name
-from taskbridge.hookspecs import hookimpl
-from taskbridge.stores.memory import MemoryStore
-from taskbridge.worker import worker_services
+from taskbridge._backend import Backend, Capabilities, WorkerOptions
+from taskbridge._config import BackendURL
+from taskbridge._envelope import Envelope
+from taskbridge._execution import execute, worker_name
+from taskbridge._hooks import hookimpl
+from taskbridge._stores.memory import MemoryStore
+from taskbridge._worker import worker_services
 
 if TYPE_CHECKING:
-    from taskbridge.bridge import Bridge
+    from taskbridge._bridge import Bridge
 
 
 class MemoryBackend:

@@ -6,10 +6,10 @@ import importlib
 import threading
 from typing import TYPE_CHECKING, Any
 
-from taskbridge.errors import DuplicateTaskName, TaskNotRegistered
+from taskbridge._errors import DuplicateTaskName, TaskNotRegistered
 
 if TYPE_CHECKING:
-    from taskbridge.task import Task
+    from taskbridge._task import Task
 
 _lock = threading.Lock()
 _tasks: dict[str, Task[Any, Any]] = {}

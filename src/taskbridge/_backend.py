@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
-from taskbridge.envelope import Envelope
-from taskbridge.record import Record
-from taskbridge.stores.base import StateStore
+from taskbridge._envelope import Envelope
+from taskbridge._record import Record
+from taskbridge._stores.base import StateStore
 
 if TYPE_CHECKING:
-    from taskbridge.bridge import Bridge
-    from taskbridge.config import BackendURL
+    from taskbridge._bridge import Bridge
+    from taskbridge._config import BackendURL
 
 
 @attrs.frozen
@@ -61,7 +61,7 @@ class Backend(Protocol):
     """One engine behind a URL. Only moves envelopes and runs workers: every semantic (JSON,
     idempotency, statuses, retries, chains, progress, heartbeats) lives in the core.
 
-    Workers hand each envelope to :func:`taskbridge.execution.execute`, and nothing else.
+    Workers hand each envelope to :func:`taskbridge._execution.execute`, and nothing else.
     """
 
     #: The engine name this backend is registered under (``huey``, ``rq``, ...).
@@ -76,7 +76,7 @@ class Backend(Protocol):
     def enqueue(self, envelopes: Sequence[Envelope]) -> None:
         """Send the envelopes, honouring each ``run_at``, ``queue`` and ``priority``.
 
-        Raises :class:`~taskbridge.errors.EnqueueError` if nothing could be sent.
+        Raises :class:`~taskbridge.EnqueueError` if nothing could be sent.
         """
         ...
 

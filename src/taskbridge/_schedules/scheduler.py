@@ -26,15 +26,15 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from taskbridge.bridge import new_id
-from taskbridge.errors import TaskBridgeError, TaskNotRegistered
-from taskbridge.record import Record
-from taskbridge.result import Result
-from taskbridge.scheduling import STATE_PREFIX, ScheduleEntry, ScheduleManager
-from taskbridge.status import Status
+from taskbridge._bridge import new_id
+from taskbridge._errors import TaskBridgeError, TaskNotRegistered
+from taskbridge._record import Record
+from taskbridge._result import Result
+from taskbridge._schedules.entries import STATE_PREFIX, ScheduleEntry, ScheduleManager
+from taskbridge._status import Status
 
 if TYPE_CHECKING:
-    from taskbridge.bridge import Bridge
+    from taskbridge._bridge import Bridge
 
 logger = logging.getLogger("taskbridge.scheduler")
 

@@ -17,13 +17,13 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from taskbridge import _cli_reports as reports
-from taskbridge import registry
-from taskbridge.backend import WorkerOptions
-from taskbridge.bridge import Bridge
-from taskbridge.config import BackendURL
-from taskbridge.errors import ConfigurationError, InvalidTaskOptions, TaskBridgeError
-from taskbridge.schedules import At, Cron, Schedule, Solar, parse_every
+from taskbridge import _registry
+from taskbridge._backend import WorkerOptions
+from taskbridge._bridge import Bridge
+from taskbridge._config import BackendURL
+from taskbridge._errors import ConfigurationError, InvalidTaskOptions, TaskBridgeError
+from taskbridge._schedules.values import At, Cron, Schedule, Solar, parse_every
+from taskbridge.cli import _reports as reports
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = reports.EXIT_OK, reports.EXIT_PROBLEM, reports.EXIT_USAGE
 
@@ -63,7 +63,7 @@ def cmd_scheduler(bridge: Bridge, args: argparse.Namespace) -> int:
 
     Run several for availability: they share the work through the store.
     """
-    from taskbridge.scheduler import Scheduler
+    from taskbridge._schedules.scheduler import Scheduler
 
     stop = threading.Event()
     _on_stop_signals(stop)
@@ -114,7 +114,7 @@ def cmd_schedules_add(bridge: Bridge, args: argparse.Namespace) -> int:
     except (InvalidTaskOptions, TypeError) as exc:  # a bad argument is a usage error
         print(f"taskbridge: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.task not in registry.all_tasks():
+    if args.task not in _registry.all_tasks():
         print(f"taskbridge: note: task {args.task!r} is not registered in this process; "
               "make sure the scheduler and workers import it (--imports)", file=sys.stderr)
     print(f"added schedule {entry.name!r}: {entry.task} {entry.schedule.describe()}")

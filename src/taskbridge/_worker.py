@@ -12,11 +12,11 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from taskbridge.execution import recover_lost
+from taskbridge._execution import recover_lost
 
 if TYPE_CHECKING:
-    from taskbridge.backend import WorkerOptions
-    from taskbridge.bridge import Bridge
+    from taskbridge._backend import WorkerOptions
+    from taskbridge._bridge import Bridge
 
 logger = logging.getLogger("taskbridge.worker")
 

@@ -41,11 +41,11 @@ import attrs
 import redis
 
 from taskbridge import _json
-from taskbridge.errors import EnqueueError, ResultNotFound
-from taskbridge.record import ErrorInfo, Record
-from taskbridge.status import Status
-from taskbridge.stores._redis_lua import PRELUDE, QUERY, SCRIPTS
-from taskbridge.stores.base import RecordFilter
+from taskbridge._errors import EnqueueError, ResultNotFound
+from taskbridge._record import ErrorInfo, Record
+from taskbridge._status import Status
+from taskbridge._stores.base import RecordFilter
+from taskbridge._stores.redis_lua import PRELUDE, QUERY, SCRIPTS
 
 CommandArg = str | bytes | int | float
 Commands = Sequence[Sequence[CommandArg]]

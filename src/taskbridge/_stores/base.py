@@ -13,8 +13,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from taskbridge.record import ErrorInfo, Record
-from taskbridge.status import Status
+from taskbridge._record import ErrorInfo, Record
+from taskbridge._status import Status
 
 
 def _statuses(value: Any) -> frozenset[Status] | None:
@@ -79,7 +79,7 @@ class StateStore(Protocol):
         ...
 
     def get(self, id: str) -> Record:
-        """The record; raises :class:`~taskbridge.errors.ResultNotFound` for an unknown id."""
+        """The record; raises :class:`~taskbridge.ResultNotFound` for an unknown id."""
         ...
 
     def get_many(self, ids: Sequence[str]) -> list[Record | None]:

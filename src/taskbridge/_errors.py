@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from taskbridge.result import ErrorInfo, Result
+    from taskbridge._result import ErrorInfo, Result
 
 
 class TaskBridgeError(Exception):

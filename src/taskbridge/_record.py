@@ -8,8 +8,8 @@ from typing import Any
 import attrs
 
 from taskbridge import _json
-from taskbridge.envelope import Envelope
-from taskbridge.status import Status
+from taskbridge._envelope import Envelope
+from taskbridge._status import Status
 
 
 @attrs.frozen

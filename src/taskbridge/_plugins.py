@@ -8,10 +8,10 @@ from typing import Any
 
 import pluggy
 
-from taskbridge import hookspecs
-from taskbridge.backend import Backend, BackendFactory
-from taskbridge.config import BackendURL
-from taskbridge.errors import BackendNotFound
+from taskbridge import _hooks as hookspecs
+from taskbridge._backend import Backend, BackendFactory
+from taskbridge._config import BackendURL
+from taskbridge._errors import BackendNotFound
 
 logger = logging.getLogger("taskbridge")
 

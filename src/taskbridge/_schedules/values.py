@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 from croniter import CroniterBadDateError, croniter
 
-from taskbridge.errors import InvalidTaskOptions
+from taskbridge._errors import InvalidTaskOptions
 
 UTC = dt.UTC
 

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from taskbridge import _json, registry
-from taskbridge.config import check_queue
-from taskbridge.errors import InvalidTaskOptions
-from taskbridge.schedules import Schedule, schedule_from_dict
-from taskbridge.task import Task, check_priority
+from taskbridge import _json, _registry
+from taskbridge._config import check_queue
+from taskbridge._errors import InvalidTaskOptions
+from taskbridge._schedules.values import Schedule, schedule_from_dict
+from taskbridge._task import Task, check_priority
 
 if TYPE_CHECKING:
-    from taskbridge.bridge import Bridge
+    from taskbridge._bridge import Bridge
 
 #: Store entries under this prefix hold scheduler state, not schedules.
 STATE_PREFIX = "~tick:"
@@ -304,4 +304,4 @@ class ScheduleManager:
             self.store.put_schedule(STATE_PREFIX + name, {"last_tick": tick})
 
     def task_for(self, entry: ScheduleEntry) -> Task[Any, Any]:
-        return registry.lookup(entry.task)
+        return _registry.lookup(entry.task)

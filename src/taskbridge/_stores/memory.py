@@ -11,10 +11,10 @@ from typing import Any
 import attrs
 
 from taskbridge import _json
-from taskbridge.errors import ResultNotFound
-from taskbridge.record import ErrorInfo, Record
-from taskbridge.status import FINAL, WAITING, Status
-from taskbridge.stores.base import RecordFilter
+from taskbridge._errors import ResultNotFound
+from taskbridge._record import ErrorInfo, Record
+from taskbridge._status import FINAL, WAITING, Status
+from taskbridge._stores.base import RecordFilter
 
 
 class MemoryStore:

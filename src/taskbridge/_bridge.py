@@ -12,28 +12,28 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from taskbridge import _json, registry
-from taskbridge.backend import AtomicEnqueue, Backend
-from taskbridge.config import BackendURL, Settings, check_queue
-from taskbridge.envelope import Envelope, Step
-from taskbridge.errors import (
+from taskbridge import _json, _registry
+from taskbridge._backend import AtomicEnqueue, Backend
+from taskbridge._config import BackendURL, Settings, check_queue
+from taskbridge._envelope import Envelope, Step
+from taskbridge._errors import (
     EnqueueError,
     InvalidTaskOptions,
     TaskBridgeError,
     TaskNotRegistered,
     UnsupportedFeature,
 )
-from taskbridge.plugins import create_backend, plugin_manager
-from taskbridge.record import Record
-from taskbridge.result import Result
-from taskbridge.status import Status
-from taskbridge.stores.base import RecordFilter, StateStore
+from taskbridge._plugins import create_backend, plugin_manager
+from taskbridge._record import Record
+from taskbridge._result import Result
+from taskbridge._status import Status
+from taskbridge._stores.base import RecordFilter, StateStore
 
 if TYPE_CHECKING:
     import pluggy
 
-    from taskbridge.scheduling import ScheduleManager
-    from taskbridge.task import Signature, Task
+    from taskbridge._schedules.entries import ScheduleManager
+    from taskbridge._task import Signature, Task
 
 CHAIN_TASK_NAME = "taskbridge.chain"
 
@@ -56,7 +56,7 @@ class Bridge:
     ) -> None:
         self.settings = settings or Settings.resolve(url=url, **options)
         self.url = BackendURL.parse(self.settings.url)
-        registry.import_modules(self.settings.imports)
+        _registry.import_modules(self.settings.imports)
         self.backend: Backend = create_backend(self.url)
         self.store: StateStore = self.backend.store
         # A runtime Protocol check costs microseconds; enqueue is a hot path, so decide once.
@@ -156,7 +156,7 @@ class Bridge:
 
     def enqueue(self, task_name: str, *args: Any, **kwargs: Any) -> Result:
         """Enqueue a registered task by name."""
-        return registry.lookup(task_name).using(bridge=self).enqueue(*args, **kwargs)
+        return _registry.lookup(task_name).using(bridge=self).enqueue(*args, **kwargs)
 
     def enqueue_chain(self, steps: Sequence[Signature]) -> Result:
         """Store a chain's own record and send its first step; returns the chain's handle."""
@@ -303,7 +303,7 @@ class Bridge:
 
     @property
     def schedules(self) -> ScheduleManager:
-        from taskbridge.scheduling import ScheduleManager
+        from taskbridge._schedules.entries import ScheduleManager
 
         if self._schedules is None:
             self._schedules = ScheduleManager(self)
@@ -322,7 +322,7 @@ class Bridge:
 
 
 def _registered_same(task: Task[Any, Any]) -> bool:
-    other = registry.all_tasks().get(task.name)
+    other = _registry.all_tasks().get(task.name)
     return other is not None and other.func is task.func
 
 

@@ -16,10 +16,10 @@ from typing import Any
 import attrs
 
 from taskbridge import _json
-from taskbridge.errors import ConfigurationError, EnqueueError, ResultNotFound
-from taskbridge.record import ErrorInfo, Record
-from taskbridge.status import FINAL, WAITING, Status
-from taskbridge.stores.base import RecordFilter
+from taskbridge._errors import ConfigurationError, EnqueueError, ResultNotFound
+from taskbridge._record import ErrorInfo, Record
+from taskbridge._status import FINAL, WAITING, Status
+from taskbridge._stores.base import RecordFilter
 
 #: An SQL statement and its parameters, run inside a store transaction.
 Statement = tuple[str, Sequence[Any]]

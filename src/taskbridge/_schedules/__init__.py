@@ -1,0 +1,1 @@
+"""Periodic tasks: schedule values, ``@periodic``, the stored schedules, the scheduler loop."""

@@ -1,0 +1,1 @@
+"""State stores: where execution records, idempotency claims, schedules and workers live."""

@@ -1,1 +1,0 @@
-"""Backends shipped inside the core distribution (only ``memory://``)."""

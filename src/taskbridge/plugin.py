@@ -1,0 +1,70 @@
+"""The plugin interface: everything a backend, a store or a framework adapter may use.
+
+Plugins import only :mod:`taskbridge` (the public API) and this module; every other module of
+the core is private and may change. The layering is checked by import-linter contracts.
+"""
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from taskbridge._backend import AtomicEnqueue, Backend, BackendFactory, Capabilities, WorkerOptions
+from taskbridge._bridge import record_for
+from taskbridge._config import DEFAULT_URL, BackendURL, check_queue, redact
+from taskbridge._execution import execute, reject, worker_name
+from taskbridge._json import dumps as dumps_json
+from taskbridge._json import loads as loads_json
+from taskbridge._plugins import installed_engines
+from taskbridge._registry import all_tasks as registered_tasks
+from taskbridge._status import FINAL, TRANSITIONS, WAITING
+from taskbridge._stores.base import StateStore
+from taskbridge._stores.memory import MemoryStore
+from taskbridge._stores.sqlite import SQLiteStore, Statement
+from taskbridge._worker import worker_services
+
+if TYPE_CHECKING:
+    from taskbridge._stores.redis import ALLOWED_COMMANDS, Commands, RedisStore
+
+__all__ = [
+    "ALLOWED_COMMANDS",
+    "AtomicEnqueue",
+    "Backend",
+    "BackendFactory",
+    "BackendURL",
+    "Capabilities",
+    "Commands",
+    "DEFAULT_URL",
+    "FINAL",
+    "MemoryStore",
+    "RedisStore",
+    "SQLiteStore",
+    "StateStore",
+    "Statement",
+    "TRANSITIONS",
+    "WAITING",
+    "WorkerOptions",
+    "check_queue",
+    "dumps_json",
+    "execute",
+    "installed_engines",
+    "loads_json",
+    "record_for",
+    "redact",
+    "registered_tasks",
+    "reject",
+    "worker_name",
+    "worker_services",
+]
+
+#: Names loaded on first use, so that importing this module does not import redis.
+_LAZY = {
+    "ALLOWED_COMMANDS": "taskbridge._stores.redis",
+    "Commands": "taskbridge._stores.redis",
+    "RedisStore": "taskbridge._stores.redis",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'taskbridge.plugin' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
