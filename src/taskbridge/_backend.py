@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
 
 from taskbridge._envelope import Envelope
-from taskbridge._record import Record
 from taskbridge._stores.base import StateStore
 
 if TYPE_CHECKING:
-    from taskbridge._bridge import Bridge
     from taskbridge._config import BackendURL
+    from taskbridge._worker import Worker
 
 
 @attrs.frozen
@@ -29,7 +28,7 @@ class Capabilities:
     timeouts: bool = True
     #: ``priority=`` orders waiting tasks on one queue.
     priority: bool = True
-    #: A RUNNING task can be told to stop (cooperatively, through ``context.cancelled``).
+    #: A RUNNING task can be told to stop (cooperatively, through ``context.canceled``).
     cancel_running: bool = True
     #: ``delay=`` / ``run_at=`` are honoured to within a second.
     delays: bool = True
@@ -42,6 +41,14 @@ class Capabilities:
     def reason(self, flag: str) -> str:
         return self.reasons.get(flag, f"this backend does not support {flag}")
 
+    def lacks(self, other: Capabilities) -> list[str]:
+        """The flags ``other`` has that this one does not."""
+        return [
+            field.name for field in attrs.fields(Capabilities)
+            if field.type in ("bool", bool) and getattr(other, field.name)
+            and not getattr(self, field.name)
+        ]
+
 
 @attrs.frozen
 class WorkerOptions:
@@ -49,7 +56,7 @@ class WorkerOptions:
 
     queues: tuple[str, ...] = ("default",)
     concurrency: int = 1
-    #: Engine-specific pool or worker class (e.g. ``prefork``/``threads``, ``fork``/``simple``).
+    #: One of the backend's ``pools`` (``None``: the one the URL names, else the first).
     pool: str | None = None
     #: Set to ask a running worker to finish its current tasks and return.
     stop: threading.Event = attrs.field(factory=threading.Event, eq=False)
@@ -58,31 +65,48 @@ class WorkerOptions:
 
 @runtime_checkable
 class Backend(Protocol):
-    """One engine behind a URL. Only moves envelopes and runs workers: every semantic (JSON,
-    idempotency, statuses, retries, chains, progress, heartbeats) lives in the core.
+    """One engine behind a URL. It only moves envelopes and runs its engine's worker: every
+    semantic (JSON, idempotency, statuses, retries, chains, progress, heartbeats, crash recovery,
+    error translation) lives in the core.
 
-    Workers hand each envelope to :func:`taskbridge._execution.execute`, and nothing else.
+    A backend says how its engine's message is written for an envelope — as writes its store runs
+    in the same atomic operation that stores the records (:meth:`writes`), or as a publish call
+    (:meth:`publish`) — and how its worker runs (:meth:`run_worker`). Construct it with the
+    parsed URL, and with ``store=`` when the URL names one (``?store=``); without one it opens its
+    engine's natural store.
     """
 
     #: The engine name this backend is registered under (``huey``, ``rq``, ...).
     engine: str
-    capabilities: Capabilities
+    #: Worker pools by name and what each can do; the first is the default. Producers assume
+    #: the pool the URL names with ``?pool=``, else the first.
+    pools: ClassVar[Mapping[str, Capabilities]]
+    #: Engine-specific URL options, besides ``namespace``, ``pool`` and ``store`` which the core
+    #: checks for every engine.
+    url_options: ClassVar[frozenset[str]]
 
     @property
     def store(self) -> StateStore:
-        """The state store that goes with this backend (same server, same namespace)."""
+        """The state store: the one given with ``store=``, or the engine's natural one."""
         ...
 
-    def enqueue(self, envelopes: Sequence[Envelope]) -> None:
-        """Send the envelopes, honouring each ``run_at``, ``queue`` and ``priority``.
-
-        Raises :class:`~taskbridge.EnqueueError` if nothing could be sent.
-        """
+    def writes(
+        self, envelopes: Sequence[Envelope], *, now: float
+    ) -> Mapping[str, Sequence[Any]] | None:
+        """The store-native writes that put each envelope's message on its queue, by envelope id,
+        when the messages live where the store lives (Redis commands, SQL statements): the core
+        runs them in the store's atomic ``create`` (records, claims and messages in one round
+        trip) or ``write``. ``None`` when messages travel elsewhere: then :meth:`publish`."""
         ...
 
-    def run_worker(self, bridge: Bridge, options: WorkerOptions) -> None:
-        """Run the engine's own worker in this process until ``options.stop`` is set or a
-        SIGTERM/SIGINT asks it to stop."""
+    def publish(self, envelopes: Sequence[Envelope]) -> None:
+        """Send envelopes whose messages do not live in the store, honouring each ``run_at``,
+        ``queue`` and ``priority``. Raise the driver's own errors: the core translates them."""
+        ...
+
+    def run_worker(self, worker: Worker) -> None:
+        """Run the engine's own worker in this process until ``worker.options.stop`` is set or
+        SIGTERM/SIGINT asks it to stop, handing every message to ``worker.execute``."""
         ...
 
     def cancel(self, envelope_id: str) -> None:
@@ -98,26 +122,11 @@ class Backend(Protocol):
         ...
 
 
-@runtime_checkable
-class AtomicEnqueue(Protocol):
-    """Optional: a backend whose store and queue share one server can write the records, the
-    idempotency claims and the engine's messages in a single atomic round trip.
-
-    Same contract as ``StateStore.create`` followed by ``Backend.enqueue`` for the records that
-    were not deduplicated, but all or nothing, so no rollback is ever needed.
-    """
-
-    def create_and_enqueue(
-        self,
-        records: Sequence[Record],
-        envelopes: Sequence[Envelope],
-        *,
-        now: float,
-        idempotency_ttl: float,
-    ) -> list[Record]: ...
-
-
 class BackendFactory(Protocol):
-    """What a plugin's ``taskbridge_backends`` hook maps an engine name to."""
+    """What a plugin's ``taskbridge_backends`` hook maps an engine name to: the backend class
+    (or the ``"module:Class"`` path of one, imported only when a URL needs that engine)."""
 
-    def __call__(self, url: BackendURL) -> Backend: ...
+    pools: Mapping[str, Capabilities]
+    url_options: frozenset[str]
+
+    def __call__(self, url: BackendURL, *, store: StateStore | None = None) -> Backend: ...

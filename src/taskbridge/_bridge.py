@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 import fnmatch
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from taskbridge import _json, _registry
-from taskbridge._backend import AtomicEnqueue, Backend
+from taskbridge._backend import Backend, Capabilities
 from taskbridge._config import BackendURL, Settings, check_queue
 from taskbridge._envelope import Envelope, Step
 from taskbridge._errors import (
@@ -57,10 +58,11 @@ class Bridge:
         self.settings = settings or Settings.resolve(url=url, **options)
         self.url = BackendURL.parse(self.settings.url)
         _registry.import_modules(self.settings.imports)
-        self.backend: Backend = create_backend(self.url)
-        self.store: StateStore = self.backend.store
-        # A runtime Protocol check costs microseconds; enqueue is a hot path, so decide once.
-        self._atomic = self.backend if isinstance(self.backend, AtomicEnqueue) else None
+        backend, self.pool = create_backend(self.url)
+        self.backend: Backend = backend
+        self.store: StateStore = backend.store
+        #: What the backend can do with the worker pool producers assume (``?pool=``).
+        self.capabilities: Capabilities = backend.pools[self.pool]
         self._schedules: ScheduleManager | None = None
 
     def __repr__(self) -> str:
@@ -70,9 +72,6 @@ class Bridge:
     def hooks(self) -> pluggy.HookRelay:
         return plugin_manager().hook
 
-    @property
-    def capabilities(self) -> Any:
-        return self.backend.capabilities
 
     # -- enqueueing ----------------------------------------------------------------------
 
@@ -104,7 +103,7 @@ class Bridge:
         args, kwargs = tuple(args), dict(kwargs)
         _json.check_arguments(args, kwargs)
         options = task.options
-        caps = self.backend.capabilities
+        caps = self.capabilities
         queue = check_queue(options.queue or task.queue or self.route(task.name))
         priority = options.priority if options.priority is not None else task.priority
         if priority and not caps.priority:
@@ -192,57 +191,57 @@ class Bridge:
     def _send(
         self, records: Sequence[Record], envelopes: Sequence[Envelope], now: float
     ) -> list[Record]:
-        """Claim keys and write records, then send the envelopes; undo the writes on failure."""
-        ttl = self.settings.idempotency_ttl
-        if self._atomic is not None:
+        """Claim keys, store records and send the envelopes of the records actually stored.
+
+        Where the backend's messages live in the store, all of it is one atomic operation;
+        elsewhere the records are stored first, then the messages published, and the records
+        discarded again if publishing fails. Either way nothing is left half-written.
+        """
+        backend, ttl = self.backend, self.settings.idempotency_ttl
+        with self._translated("store and send", len(records)):
+            writes = backend.writes(envelopes, now=now)
+            if writes is not None:
+                stored = self.store.create(records, now=now, idempotency_ttl=ttl, writes=writes)
+            else:
+                stored = self.store.create(records, now=now, idempotency_ttl=ttl)
+        if writes is None:
+            fresh = {r.id for r in stored if not r.deduplicated}
+            to_send = [e for e in envelopes if e.id in fresh]
             try:
-                stored = self._atomic.create_and_enqueue(
-                    records, envelopes, now=now, idempotency_ttl=ttl
-                )
-            except TaskBridgeError:
+                if to_send:
+                    with self._translated("send", len(to_send)):
+                        backend.publish(to_send)
+            except EnqueueError:
+                self.store.discard([r.id for r in stored if r.id in fresh or _is_chain(r, fresh)])
                 raise
-            except Exception as exc:
-                raise EnqueueError(
-                    f"{self.url.engine} could not store and send {len(records)} task(s) "
-                    f"via {self.url.redacted()}: {exc}"
-                ) from exc
-        else:
-            stored = self._store_then_send(records, envelopes, now)
         for record in stored:
             if not record.deduplicated:
                 self.hooks.taskbridge_enqueued(record=record)
         return stored
 
-    def _store_then_send(
-        self, records: Sequence[Record], envelopes: Sequence[Envelope], now: float
-    ) -> list[Record]:
+    def send(self, envelopes: Sequence[Envelope]) -> None:
+        """Send envelopes whose records already exist (retries, recovery, redelivery)."""
+        with self._translated("send", len(envelopes)):
+            writes = self.backend.writes(envelopes, now=time.time())
+            if writes is None:
+                self.backend.publish(envelopes)
+            else:
+                self.store.write([w for e in envelopes for w in writes.get(e.id, ())])
+
+    @contextlib.contextmanager
+    def _translated(self, action: str, count: int) -> Iterator[None]:
+        """Turn a driver's error (redis, kombu, sqlite3, ...) into ``EnqueueError``: the one
+        place where the backend's and the store's failures to send get their wording."""
         try:
-            stored = self.store.create(
-                records, now=now, idempotency_ttl=self.settings.idempotency_ttl
-            )
+            yield
         except TaskBridgeError:
             raise
         except Exception as exc:
             raise EnqueueError(
-                f"could not store {len(records)} task record(s) in {self.url.redacted()}: {exc}"
+                f"{self.url.engine} could not {action} {count} task(s) via {self.url.redacted()}: "
+                f"{type(exc).__name__}: {exc}; check that the server is running and that the "
+                "URL is right"
             ) from exc
-        fresh = {r.id for r in stored if not r.deduplicated}
-        to_send = [e for e in envelopes if e.id in fresh]
-        if to_send:
-            try:
-                self.backend.enqueue(to_send)
-            except Exception as exc:
-                self.store.discard([r.id for r in stored if r.id in fresh or _is_chain(r, fresh)])
-                if isinstance(exc, EnqueueError):
-                    raise
-                raise EnqueueError(
-                    f"{self.url.engine} refused {len(to_send)} task(s): {exc}"
-                ) from exc
-        return stored
-
-    def send(self, envelopes: Sequence[Envelope]) -> None:
-        """Send envelopes whose records already exist (retries, recovery); for the worker side."""
-        self.backend.enqueue(envelopes)
 
     # -- results ---------------------------------------------------------------------------
 
@@ -311,7 +310,7 @@ class Bridge:
 
     def drive(self) -> None:
         """Give an in-process backend (memory://) the chance to run what is due."""
-        if self.backend.capabilities.in_process:
+        if self.capabilities.in_process:
             drain = getattr(self.backend, "run_pending", None)
             if drain is not None:
                 drain(self)

@@ -19,6 +19,9 @@ ENV_HEARTBEAT = "TASKBRIDGE_HEARTBEAT_INTERVAL"
 
 _ENGINE = re.compile(r"^[a-z][a-z0-9_]*$")
 _QUEUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_NAMESPACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+#: The namespace of every engine's keys and queue names when the URL names none.
+DEFAULT_NAMESPACE = "taskbridge"
 
 
 @attrs.frozen
@@ -66,6 +69,18 @@ class BackendURL:
     def redacted(self) -> str:
         """The URL with any password replaced, for logs and error messages."""
         return redact(self.raw)
+
+    @property
+    def namespace(self) -> str:
+        """``?namespace=``: prefixes the store's keys and the engine's queue names, so several
+        applications (or test runs) share one server safely."""
+        namespace = self.options.get("namespace", DEFAULT_NAMESPACE)
+        if not _NAMESPACE.fullmatch(namespace):
+            raise ConfigurationError(
+                f"{self.redacted()}: namespace {namespace!r} is invalid; use 1-64 letters, "
+                "digits, '_', '.' or '-', not starting with '.' or '-'"
+            )
+        return namespace
 
 
 def redact(url: str) -> str:

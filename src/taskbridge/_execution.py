@@ -26,6 +26,7 @@ from taskbridge._errors import (
     TaskTimeout,
 )
 from taskbridge._heartbeat import heartbeats
+from taskbridge._outage import ride_out
 from taskbridge._record import ErrorInfo, Record
 from taskbridge._status import WAITING, Status
 from taskbridge._task import TaskContext
@@ -252,23 +253,16 @@ def _persist(bridge: Bridge, write: Callable[..., Record | None], *args: Any,
     The task has run: losing its outcome to a Redis restart would leave crash recovery to
     declare it "worker lost" and run it again. Only the store's declared
     ``transient_errors`` are retried; the write is idempotent (guarded by the attempt).
+    Retries come faster than crash recovery runs, so the real outcome lands before a reaper
+    that saw this attempt's heartbeats stop during the outage declares it lost.
     """
-    transient: tuple[type[BaseException], ...] = getattr(bridge.store, "transient_errors", ())
-    deadline = time.monotonic() + PERSIST_FOR
-    pause = 0.05
-    # Retry faster than crash recovery runs, so the real outcome lands before a reaper that
-    # saw this attempt's heartbeats stop during the outage declares it lost.
-    longest = min(1.0, bridge.settings.heartbeat_interval / 4)
-    while True:
-        try:
-            return write(*args, **kwargs)
-        except transient as exc:
-            if time.monotonic() + pause > deadline:
-                raise
-            logger.warning("the store is unavailable (%s); recording the outcome of %s again "
-                           "in %.2fs", exc, args[0] if args else "?", pause)
-            time.sleep(pause)
-            pause = min(pause * 2, longest)
+    return ride_out(
+        lambda: write(*args, **kwargs),
+        what=f"recording the outcome of {args[0] if args else '?'}",
+        seconds=PERSIST_FOR,
+        transient=getattr(bridge.store, "transient_errors", ()),
+        longest_pause=min(1.0, bridge.settings.heartbeat_interval / 4),
+    )
 
 
 def _lost_race(envelope: Envelope) -> Record | None:

@@ -16,8 +16,9 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def taskbridge_backends() -> dict[str, BackendFactory]:  # type: ignore[empty-body]
-    """Return engine names mapped to backend factories (usually the backend classes)."""
+def taskbridge_backends() -> dict[str, BackendFactory | str]:  # type: ignore[empty-body]
+    """Return engine names mapped to backend classes, or to ``"module:Class"`` paths of them
+    (imported only when a URL names the engine)."""
 
 
 @hookspec

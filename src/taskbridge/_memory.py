@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import threading
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from taskbridge._backend import Backend, Capabilities, WorkerOptions
+from taskbridge._backend import Backend, Capabilities
 from taskbridge._config import BackendURL
 from taskbridge._envelope import Envelope
 from taskbridge._execution import execute, worker_name
 from taskbridge._hooks import hookimpl
+from taskbridge._stores.base import StateStore
 from taskbridge._stores.memory import MemoryStore
-from taskbridge._worker import worker_services
 
 if TYPE_CHECKING:
     from taskbridge._bridge import Bridge
+    from taskbridge._worker import Worker
+
+
+#: How many sent envelopes ``MemoryBackend.sent`` keeps for tests to look at.
+KEEP_SENT = 10_000
 
 
 class MemoryBackend:
@@ -28,21 +34,28 @@ class MemoryBackend:
     """
 
     engine = "memory"
-    capabilities = Capabilities(
-        worker_processes=False,
-        in_process=True,
-        reasons={"worker_processes": "memory:// runs tasks in the producer's own process"},
-    )
+    pools: ClassVar[Mapping[str, Capabilities]] = {
+        "inline": Capabilities(
+            worker_processes=False,
+            in_process=True,
+            reasons={"worker_processes": "memory:// runs tasks in the producer's own process"},
+        ),
+    }
+    url_options: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, url: BackendURL | None = None) -> None:
-        self.store = MemoryStore()
+    def __init__(self, url: BackendURL | None = None, *, store: StateStore | None = None) -> None:
+        self.store: StateStore = store or MemoryStore()
         self._lock = threading.RLock()
         self._heap: list[tuple[int, int, Envelope]] = []
         self._counter = itertools.count()
         self._draining = threading.local()
-        self.sent: list[Envelope] = []
+        #: The latest envelopes sent (at most ``KEEP_SENT``), oldest first, for tests.
+        self.sent: collections.deque[Envelope] = collections.deque(maxlen=KEEP_SENT)
 
-    def enqueue(self, envelopes: Sequence[Envelope]) -> None:
+    def writes(self, envelopes: Sequence[Envelope], *, now: float) -> None:
+        return None
+
+    def publish(self, envelopes: Sequence[Envelope]) -> None:
         with self._lock:
             for sent in envelopes:
                 # Through the wire form, as every real backend does: tuples arrive as lists.
@@ -87,16 +100,18 @@ class MemoryBackend:
         with self._lock:
             self._heap.clear()
             self.sent.clear()
-        self.store.clear()
+        if isinstance(self.store, MemoryStore):
+            self.store.clear()
 
-    def run_worker(self, bridge: Bridge, options: WorkerOptions) -> None:
-        with worker_services(bridge, options) as worker_id:
-            while not options.stop.is_set():
-                envelope = self._pop(ignore_delays=False, queues=options.queues)
+    def run_worker(self, worker: Worker) -> None:
+        stop = worker.options.stop
+        with worker.services():
+            while not stop.is_set():
+                envelope = self._pop(ignore_delays=False, queues=worker.options.queues)
                 if envelope is None:
-                    options.stop.wait(0.01)
+                    stop.wait(0.01)
                     continue
-                execute(bridge, envelope, worker=worker_id)
+                worker.execute(envelope, name=worker.id)
 
     def cancel(self, envelope_id: str) -> None:
         with self._lock:

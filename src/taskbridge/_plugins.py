@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import pluggy
 
 from taskbridge import _hooks as hookspecs
-from taskbridge._backend import Backend, BackendFactory
+from taskbridge._backend import Backend, BackendFactory, Capabilities
 from taskbridge._config import BackendURL
-from taskbridge._errors import BackendNotFound
+from taskbridge._errors import BackendNotFound, ConfigurationError
 
 logger = logging.getLogger("taskbridge")
 
@@ -67,27 +69,72 @@ def plugin_manager() -> pluggy.PluginManager:
     return manager
 
 
-def installed_engines() -> dict[str, BackendFactory]:
-    """Every engine name the installed plugins provide."""
-    engines: dict[str, BackendFactory] = {}
+def installed_engines() -> dict[str, BackendFactory | str]:
+    """Every engine name the installed plugins provide, mapped to its factory or to the
+    ``"module:attribute"`` path of one (not imported until a URL needs that engine)."""
+    engines: dict[str, BackendFactory | str] = {}
     for answer in plugin_manager().hook.taskbridge_backends():
         engines.update(answer or {})
     return engines
 
 
-def create_backend(url: BackendURL) -> Backend:
-    """Build the backend for ``url`` from whichever plugin registered its engine."""
+def load_factory(engine: str, found: BackendFactory | str) -> BackendFactory:
+    """The factory behind an ``installed_engines()`` entry, importing it if it is a path."""
+    if not isinstance(found, str):
+        return found
+    module, _, attribute = found.partition(":")
+    try:
+        factory: BackendFactory = getattr(importlib.import_module(module), attribute)
+    except ImportError as exc:
+        raise BackendNotFound(
+            f"the {engine!r} engine's plugin is installed but cannot be imported ({exc}); "
+            f"reinstall it: pip install --force-reinstall taskbridge-{engine}"
+        ) from exc
+    return factory
+
+
+def engine_factory(engine: str, *, url: BackendURL | None = None) -> BackendFactory:
+    """The backend class registered for ``engine`` (imported now if it was registered by path);
+    ``BackendNotFound`` naming what is installed and what to install."""
     engines = installed_engines()
-    factory = engines.get(url.engine)
-    if factory is None:
-        hint = KNOWN_DISTRIBUTIONS.get(url.engine)
+    found = engines.get(engine)
+    if found is None:
+        hint = KNOWN_DISTRIBUTIONS.get(engine)
         install = (
             f"pip install {hint}" if hint
-            else f"install the plugin that registers {url.engine!r} in the 'taskbridge' "
+            else f"install the plugin that registers {engine!r} in the 'taskbridge' "
             "entry-point group"
         )
+        source = f" (from {url.redacted()!r})" if url is not None else ""
         raise BackendNotFound(
-            f"no installed plugin provides engine {url.engine!r} (from {url.redacted()!r}); "
+            f"no installed plugin provides engine {engine!r}{source}; "
             f"installed engines: {', '.join(sorted(engines)) or 'none'}; {install}"
         )
-    return factory(url)
+    return load_factory(engine, found)
+
+
+#: URL options the core reads for every engine.
+CORE_OPTIONS = frozenset({"namespace", "pool", "store"})
+
+
+def create_backend(url: BackendURL) -> tuple[Backend, str]:
+    """Build the backend for ``url`` and name the worker pool its producers assume.
+
+    Checks the URL's options once for every engine: no unknown option, a known ``pool``.
+    """
+    factory = engine_factory(url.engine, url=url)
+    pools: Mapping[str, Capabilities] = factory.pools
+    known = CORE_OPTIONS | factory.url_options
+    unknown = sorted(set(url.options) - known)
+    if unknown:
+        raise ConfigurationError(
+            f"{url.redacted()}: unknown option(s) {', '.join(unknown)}; the {url.engine} engine "
+            f"takes {', '.join(sorted(known))}"
+        )
+    pool = url.options.get("pool") or next(iter(pools))
+    if pool not in pools:
+        raise ConfigurationError(
+            f"{url.redacted()}: pool={pool!r} is not a {url.engine} worker pool; choose one of "
+            f"{', '.join(pools)}"
+        )
+    return factory(url), pool

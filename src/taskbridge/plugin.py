@@ -7,43 +7,53 @@ the core is private and may change. The layering is checked by import-linter con
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from taskbridge._backend import AtomicEnqueue, Backend, BackendFactory, Capabilities, WorkerOptions
+from taskbridge._backend import Backend, BackendFactory, Capabilities, WorkerOptions
 from taskbridge._bridge import record_for
 from taskbridge._config import DEFAULT_URL, BackendURL, check_queue, redact
+from taskbridge._envelope import Envelope
 from taskbridge._execution import execute, reject, worker_name
 from taskbridge._json import dumps as dumps_json
 from taskbridge._json import loads as loads_json
-from taskbridge._plugins import installed_engines
+from taskbridge._outage import ride_out
+from taskbridge._plugins import engine_factory, installed_engines
+from taskbridge._record import ErrorInfo, Record
 from taskbridge._registry import all_tasks as registered_tasks
-from taskbridge._status import FINAL, TRANSITIONS, WAITING
-from taskbridge._stores.base import StateStore
+from taskbridge._status import FINAL, TRANSITIONS, WAITING, Status
+from taskbridge._stores.base import RecordFilter, StateStore
 from taskbridge._stores.memory import MemoryStore
 from taskbridge._stores.sqlite import SQLiteStore, Statement
-from taskbridge._worker import worker_services
+from taskbridge._worker import Worker, current_worker, restored_signals, serving
 
 if TYPE_CHECKING:
     from taskbridge._stores.redis import ALLOWED_COMMANDS, Commands, RedisStore
 
 __all__ = [
     "ALLOWED_COMMANDS",
-    "AtomicEnqueue",
     "Backend",
     "BackendFactory",
     "BackendURL",
     "Capabilities",
     "Commands",
     "DEFAULT_URL",
+    "Envelope",
+    "ErrorInfo",
     "FINAL",
     "MemoryStore",
+    "Record",
+    "RecordFilter",
     "RedisStore",
     "SQLiteStore",
     "StateStore",
     "Statement",
+    "Status",
     "TRANSITIONS",
     "WAITING",
+    "Worker",
     "WorkerOptions",
     "check_queue",
+    "current_worker",
     "dumps_json",
+    "engine_factory",
     "execute",
     "installed_engines",
     "loads_json",
@@ -51,8 +61,10 @@ __all__ = [
     "redact",
     "registered_tasks",
     "reject",
+    "restored_signals",
+    "ride_out",
+    "serving",
     "worker_name",
-    "worker_services",
 ]
 
 #: Names loaded on first use, so that importing this module does not import redis.

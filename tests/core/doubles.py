@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import attrs
 
-from taskbridge import Envelope, hookimpl
+from taskbridge import Capabilities, Envelope, hookimpl
 from taskbridge._memory import MemoryBackend
 from taskbridge._record import Record
 
@@ -17,31 +17,33 @@ class RefusingBackend(MemoryBackend):
 
     engine = "refusing"
 
-    def __init__(self, url: Any = None) -> None:
-        super().__init__(url)
+    def __init__(self, url: Any = None, **kwargs: Any) -> None:
+        super().__init__(url, **kwargs)
         self.refuse = True
 
-    def enqueue(self, envelopes: Sequence[Envelope]) -> None:
+    def publish(self, envelopes: Sequence[Envelope]) -> None:
         if self.refuse:
             raise ConnectionError("broker down")
-        super().enqueue(envelopes)
+        super().publish(envelopes)
 
 
 class LimitedBackend(MemoryBackend):
     """memory:// declaring it can neither order, time out, nor delay tasks."""
 
     engine = "limited"
-    capabilities = attrs.evolve(
-        MemoryBackend.capabilities,
-        priority=False,
-        timeouts=False,
-        delays=False,
-        reasons={
-            "priority": "limited has one FIFO per queue",
-            "timeouts": "limited cannot stop a running task",
-            "delays": "limited has no scheduler",
-        },
-    )
+    pools: ClassVar[Mapping[str, Capabilities]] = {
+        "inline": attrs.evolve(
+            MemoryBackend.pools["inline"],
+            priority=False,
+            timeouts=False,
+            delays=False,
+            reasons={
+                "priority": "limited has one FIFO per queue",
+                "timeouts": "limited cannot stop a running task",
+                "delays": "limited has no scheduler",
+            },
+        ),
+    }
 
 
 class BackendsPlugin:

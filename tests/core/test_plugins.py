@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -20,6 +23,7 @@ class ThirdPartyBackend(MemoryBackend):
     """A backend as a third party would ship it: it remembers the URL it was built from."""
 
     engine = "thirdparty"
+    url_options: ClassVar[frozenset[str]] = frozenset({"opt"})
 
     def __init__(self, url: BackendURL | None = None) -> None:
         super().__init__(url)
@@ -35,7 +39,7 @@ class ThirdPartyPlugin:
 def test_memory_is_installed_through_the_entry_point() -> None:
     """memory:// is provided by the core's own plugin, found like any other."""
     assert installed_engines()["memory"] is MemoryBackend
-    assert isinstance(create_backend(BackendURL.parse("memory://")), MemoryBackend)
+    assert isinstance(create_backend(BackendURL.parse("memory://"))[0], MemoryBackend)
 
 
 def test_a_registered_plugin_provides_its_engine(
@@ -114,3 +118,37 @@ def test_the_logging_plugin_logs_every_lifecycle_event_with_the_id(
     assert logged(canceled.id) == ["enqueued", "canceled"]
     [failure] = [r for r in caplog.records if r.getMessage().startswith("failed")]
     assert failure.levelno == logging.WARNING and "RuntimeError: nope" in failure.getMessage()
+
+
+ENGINE_MODULES = ("huey", "rq", "celery", "kombu", "redis")
+
+
+def _engines_imported(code: str) -> list[str]:
+    """Run ``code`` in a fresh interpreter; the engine libraries it imported."""
+    report = f"print('engines:' + ','.join(m for m in {ENGINE_MODULES!r} if m in sys.modules))"
+    probe = f"{code}\nimport sys\n{report}"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=60, check=True)
+    line = run.stdout.rpartition("engines:")[2].strip()
+    return [m for m in line.split(",") if m]
+
+
+def test_a_memory_bridge_imports_no_engine() -> None:
+    """Configuring memory:// leaves every engine library out of sys.modules."""
+    assert _engines_imported("import taskbridge; taskbridge.Bridge('memory://')") == []
+
+
+def test_one_engine_leaves_the_others_unimported(tmp_path: Path) -> None:
+    """A bridge on one engine imports that engine only, not the other installed ones."""
+    if "huey" not in installed_engines():
+        pytest.skip("taskbridge-huey is not installed")
+    code = f"import taskbridge; taskbridge.Bridge('huey+sqlite:///{tmp_path}/t.db')"
+    assert not {"rq", "celery", "kombu"} & set(_engines_imported(code))
+
+
+def test_the_command_line_help_imports_no_engine() -> None:
+    """`taskbridge --help` loads the plugins but none of the engines they provide."""
+    code = "import contextlib\nfrom taskbridge.cli import main\n" + (
+        "with contextlib.suppress(SystemExit):\n    main(['--help'])"
+    )
+    assert _engines_imported(code) == []

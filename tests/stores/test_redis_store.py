@@ -37,11 +37,11 @@ def test_commands_run_only_for_stored_records(store: RedisStore) -> None:
     """Commands attached to a deduplicated record (earlier or in the batch) never run."""
     queue = store.key("engine", "queue")
     store.create([record("a", key="k")], now=1.0, idempotency_ttl=60.0,
-                 commands={"a": [["RPUSH", queue, b"msg-a\x00\xff"]]})
+                 writes={"a": [["RPUSH", queue, b"msg-a\x00\xff"]]})
     out = store.create(
         [record("b", key="k"), record("c", key="k2"), record("d", key="k2"), record("e")],
         now=2.0, idempotency_ttl=60.0,
-        commands={id: [["RPUSH", queue, f"msg-{id}"], ["HSET", store.key("engine", id), "f", 1]]
+        writes={id: [["RPUSH", queue, f"msg-{id}"], ["HSET", store.key("engine", id), "f", 1]]
                   for id in "bcde"},
     )
     assert [(r.id, r.deduplicated) for r in out] == [
@@ -58,7 +58,7 @@ def test_failing_command_writes_nothing(store: RedisStore) -> None:
     with pytest.raises(redis.ResponseError, match="not-a-list"):
         store.create(
             [record("a", key="k"), record("b")], now=1.0, idempotency_ttl=60.0,
-            commands={"a": [["RPUSH", store.key("fine"), "1"]],
+            writes={"a": [["RPUSH", store.key("fine"), "1"]],
                       "b": [["RPUSH", store.key("not-a-list"), "2"]]},
         )
     assert namespace_keys(store) == {store.key("not-a-list")}
@@ -68,15 +68,15 @@ def test_failing_command_writes_nothing(store: RedisStore) -> None:
 def test_disallowed_command_is_refused_before_sending(store: RedisStore) -> None:
     """Only whitelisted write commands may run inside the scripts."""
     with pytest.raises(ValueError, match="FLUSHDB"):
-        store.create([record("a")], now=1.0, idempotency_ttl=60.0, commands={"a": [["FLUSHDB"]]})
+        store.create([record("a")], now=1.0, idempotency_ttl=60.0, writes={"a": [["FLUSHDB"]]})
     with pytest.raises(ValueError, match="'del'"):
-        store.run_commands([["SET", store.key("x"), 1], ["del", store.key("x")]])
+        store.write([["SET", store.key("x"), 1], ["del", store.key("x")]])
     assert namespace_keys(store) == set()
 
 
-def test_run_commands_is_atomic(store: RedisStore) -> None:
-    """run_commands runs all its commands, or none when one would fail."""
-    store.run_commands([
+def test_write_is_atomic(store: RedisStore) -> None:
+    """write runs all its commands, or none when one would fail."""
+    store.write([
         ["RPUSH", store.key("q"), "m1"], ["ZADD", store.key("z"), 1.5, "m1"],
         ["SADD", store.key("s"), "m1"], ["EXPIRE", store.key("s"), 100],
         ["PUBLISH", store.key("chan"), "hello"],
@@ -85,7 +85,7 @@ def test_run_commands_is_atomic(store: RedisStore) -> None:
     assert store.client.zscore(store.key("z"), "m1") == 1.5
     assert 0 < store.client.ttl(store.key("s")) <= 100
     with pytest.raises(redis.ResponseError, match="holds a list"):
-        store.run_commands([["SET", store.key("new"), "v"], ["HSET", store.key("q"), "f", "v"]])
+        store.write([["SET", store.key("new"), "v"], ["HSET", store.key("q"), "f", "v"]])
     assert not store.client.exists(store.key("new"))
 
 
@@ -109,7 +109,7 @@ def test_readers_never_see_a_record_without_its_message(store: RedisStore) -> No
         for n in range(200):
             batch = [record(f"r{n}-{i}") for i in range(3)]
             store.create(batch, now=1.0, idempotency_ttl=1.0,
-                         commands={r.id: [["RPUSH", queue, r.id]] for r in batch})
+                         writes={r.id: [["RPUSH", queue, r.id]] for r in batch})
     finally:
         done.set()
         thread.join(10)

@@ -7,12 +7,12 @@ from taskbridge_celery.backend import CeleryBackend, RedisCeleryBackend
 from taskbridge_celery.config import CeleryConfig
 
 from taskbridge import Bridge, ConfigurationError
-from taskbridge.plugin import BackendURL, installed_engines
+from taskbridge.plugin import BackendURL, engine_factory
 
 
 def test_engine_is_found_through_the_entry_point() -> None:
     """Installing taskbridge-celery is enough for the 'celery' engine to resolve."""
-    assert installed_engines()["celery"] is CeleryBackend
+    assert engine_factory("celery") is CeleryBackend
 
 
 def test_redis_url_shares_one_server_for_broker_and_store() -> None:
@@ -47,7 +47,7 @@ def test_amqp_url_keeps_its_vhost_and_store() -> None:
 def test_bad_urls_say_what_is_wrong(url: str, complaint: str) -> None:
     """Every malformed Celery URL is a ConfigurationError naming the problem."""
     with pytest.raises(ConfigurationError, match=complaint):
-        CeleryConfig.from_url(BackendURL.parse(url))
+        Bridge(url)
 
 
 def test_password_never_appears_in_errors() -> None:
@@ -62,8 +62,8 @@ def test_backend_class_follows_the_broker(redis_url: str) -> None:
     bridge = Bridge(f"celery+{redis_url}?namespace=cfg-test")
     try:
         assert isinstance(bridge.backend, RedisCeleryBackend)
-        assert bridge.capabilities == CeleryBackend.capabilities_by_mode["prefork"]
-        assert not CeleryBackend.capabilities_by_mode["threads"].timeouts
-        assert "prefork" in CeleryBackend.capabilities_by_mode["threads"].reason("timeouts")
+        assert bridge.capabilities == CeleryBackend.pools["prefork"]
+        assert not CeleryBackend.pools["threads"].timeouts
+        assert "prefork" in CeleryBackend.pools["threads"].reason("timeouts")
     finally:
         bridge.close()

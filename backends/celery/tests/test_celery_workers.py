@@ -16,7 +16,7 @@ from celery_testkit import (
     redis_backend_url,
     requires_amqp,
 )
-from taskbridge_celery.backend import CAPABILITIES_BY_MODE
+from taskbridge_celery.backend import POOLS
 from taskbridge_celery.testing import delete_amqp_entities
 
 from taskbridge import Bridge, Status
@@ -80,7 +80,7 @@ def test_other_pools_run_tasks(bridge: Bridge, pool: str) -> None:
         poll(lambda: timed.refresh().status.is_final, timeout=20, what="the timed task to end")
     finally:
         assert worker.stop() == 0, worker.log()
-    if CAPABILITIES_BY_MODE[pool].timeouts:
+    if POOLS[pool].timeouts:
         assert timed.status is Status.FAILED
         assert timed.error is not None and timed.error.type == "taskbridge.TaskTimeout"
     else:

@@ -11,12 +11,12 @@ from taskbridge_huey import HueyBackend
 from taskbridge_huey.backend import sqlite_path
 
 from taskbridge import Bridge, ConfigurationError, TaskFailed, UnsupportedFeature
-from taskbridge.plugin import DEFAULT_URL, BackendURL, installed_engines
+from taskbridge.plugin import DEFAULT_URL, BackendURL, engine_factory
 
 
 def test_engine_is_registered_through_the_entry_point() -> None:
     """Installing taskbridge-huey makes the engine 'huey' resolvable by URL."""
-    assert installed_engines()["huey"] is HueyBackend
+    assert engine_factory("huey") is HueyBackend
 
 
 def test_sqlite_paths_relative_and_absolute() -> None:
@@ -53,7 +53,7 @@ def test_default_url_needs_no_server(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_bad_urls_say_what_to_do(url: str, complaint: str) -> None:
     """A URL the backend cannot use is a ConfigurationError naming the problem."""
     with pytest.raises(ConfigurationError, match=complaint):
-        HueyBackend(BackendURL.parse(url))
+        Bridge(url)
 
 
 def test_thread_mode_refuses_timeouts(tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_thread_mode_refuses_timeouts(tmp_path: Path) -> None:
     bridge = Bridge(sqlite_url(tmp_path), imports=["hueytasks"])
     try:
         assert not bridge.capabilities.timeouts
-        assert HueyBackend.capabilities_by_mode["process"].timeouts
+        assert HueyBackend.pools["process"].timeouts
         with pytest.raises(UnsupportedFeature, match="pool=process"):
             hueytasks.too_long.using(bridge=bridge).enqueue()
     finally:

@@ -76,7 +76,7 @@ def test_backend_enqueue_is_one_evalsha(private_bridge: Bridge, private_url: str
     """Re-sending envelopes (retries, recovery) is one EVALSHA for the whole batch."""
     results = rq_test_tasks.add.using(bridge=private_bridge).enqueue_many([(1, 1), (2, 2)])
     envelopes = [attrs.evolve(r.refresh().record.envelope, attempt=2) for r in results]
-    private_bridge.backend.enqueue(envelopes[:1])  # loads the script (a first call also loads it)
+    private_bridge.send(envelopes[:1])  # loads the script (a first call also loads it)
     assert client_commands(
-        private_url, lambda: private_bridge.backend.enqueue(envelopes)
+        private_url, lambda: private_bridge.send(envelopes)
     ) == ["EVALSHA"]

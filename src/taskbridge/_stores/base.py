@@ -8,7 +8,7 @@ many producers and workers. Times are Unix timestamps (float seconds). Reads nev
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -64,14 +64,25 @@ class StateStore(Protocol):
     """
 
     def create(
-        self, records: Sequence[Record], *, now: float, idempotency_ttl: float
+        self,
+        records: Sequence[Record],
+        *,
+        now: float,
+        idempotency_ttl: float,
+        writes: Mapping[str, Sequence[Any]] | None = None,
     ) -> list[Record]:
         """Store new PENDING records and claim their idempotency keys, all or nothing.
 
         A record whose key has a live claim (including one made earlier in the same batch) is
         not stored; the existing record is returned in its place with ``deduplicated=True``.
-        Returns one record per input, in order.
+        Returns one record per input, in order. ``writes[id]`` are raw store-native writes (a
+        backend's messages) run in the same atomic operation, for the records actually stored;
+        a store that runs none raises ``TypeError`` when given some.
         """
+        ...
+
+    def write(self, writes: Sequence[Any]) -> None:
+        """Run raw store-native writes atomically (see ``create``'s ``writes``)."""
         ...
 
     def discard(self, ids: Sequence[str]) -> None:

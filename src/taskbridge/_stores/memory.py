@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -38,8 +38,15 @@ class MemoryStore:
         return owner
 
     def create(
-        self, records: Sequence[Record], *, now: float, idempotency_ttl: float
+        self,
+        records: Sequence[Record],
+        *,
+        now: float,
+        idempotency_ttl: float,
+        writes: Mapping[str, Sequence[Any]] | None = None,
     ) -> list[Record]:
+        if writes:
+            raise TypeError("the memory store runs no raw writes; publish the messages instead")
         with self._lock:
             out: list[Record] = []
             for record in records:
@@ -56,6 +63,10 @@ class MemoryStore:
                     self._claims[key] = record.id
                 out.append(record)
             return out
+
+    def write(self, writes: Sequence[Any]) -> None:
+        if writes:
+            raise TypeError("the memory store runs no raw writes; publish the messages instead")
 
     def discard(self, ids: Sequence[str]) -> None:
         with self._lock:

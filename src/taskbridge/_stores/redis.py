@@ -50,7 +50,7 @@ from taskbridge._stores.redis_lua import PRELUDE, QUERY, SCRIPTS
 CommandArg = str | bytes | int | float
 Commands = Sequence[Sequence[CommandArg]]
 
-#: Raw commands a backend may run inside ``create`` / ``run_commands``: writes only.
+#: Raw commands a backend may run inside ``create`` / ``write``: writes only.
 ALLOWED_COMMANDS = frozenset(
     {"HSET", "HMSET", "SET", "RPUSH", "LPUSH", "ZADD", "SADD", "EXPIRE", "PEXPIRE", "PUBLISH"}
 )
@@ -179,14 +179,15 @@ class RedisStore:
         *,
         now: float,
         idempotency_ttl: float,
-        commands: Mapping[str, Commands] | None = None,
+        writes: Mapping[str, Commands] | None = None,
     ) -> list[Record]:
-        """``StateStore.create``; ``commands[id]`` also runs, atomically, for each record stored."""
+        """``StateStore.create``; ``writes[id]`` (Redis commands) also run, atomically, for each
+        record stored."""
         args: list[CommandArg] = [repr(float(now)), repr(float(idempotency_ttl)), len(records)]
         for record in records:
             fields = _encode(record)
             args += [record.id, record.idempotency_key or "", len(fields) // 2, *fields]
-            args += encode_commands((commands or {}).get(record.id, ()))
+            args += encode_commands((writes or {}).get(record.id, ()))
         try:
             replies = self._call("create", *args)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -196,10 +197,10 @@ class RedisStore:
             for record, reply in zip(records, replies, strict=True)
         ]
 
-    def run_commands(self, commands: Commands) -> None:
+    def write(self, writes: Commands) -> None:
         """Run raw write commands (from :data:`ALLOWED_COMMANDS`) atomically, in one script."""
-        if commands:
-            self._call("run", *encode_commands(commands))
+        if writes:
+            self._call("run", *encode_commands(writes))
 
     def discard(self, ids: Sequence[str]) -> None:
         if ids:

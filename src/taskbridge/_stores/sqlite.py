@@ -163,11 +163,11 @@ class SQLiteStore:
         *,
         now: float,
         idempotency_ttl: float,
-        statements: Mapping[str, Sequence[Statement]] | None = None,
+        writes: Mapping[str, Sequence[Statement]] | None = None,
     ) -> list[Record]:
-        """``StateStore.create``; ``statements`` (by record id) are extra SQL writes run in the
-        same transaction for the records actually stored, so a backend keeping its messages in
-        this database (Huey on SQLite) stores record, claim and message in one commit."""
+        """``StateStore.create``; ``writes`` (SQL statements, by record id) run in the same
+        transaction for the records actually stored, so a backend keeping its messages in this
+        database (Huey on SQLite) stores record, claim and message in one commit."""
         out: list[Record] = []
         with self._write() as conn:
             for record in records:
@@ -189,10 +189,16 @@ class SQLiteStore:
                      record.enqueued_at, record.finished_at, key, record.retried_as,
                      record.heartbeat_at, record.dumps()),
                 )
-                for sql, params in (statements or {}).get(record.id, ()):
+                for sql, params in (writes or {}).get(record.id, ()):
                     conn.execute(sql, params)
                 out.append(record)
         return out
+
+    def write(self, writes: Sequence[Statement]) -> None:
+        """Run SQL statements in one transaction."""
+        with self._write() as conn:
+            for sql, params in writes:
+                conn.execute(sql, params)
 
     def discard(self, ids: Sequence[str]) -> None:
         with self._write() as conn:

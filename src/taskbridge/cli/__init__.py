@@ -23,6 +23,7 @@ from taskbridge._bridge import Bridge
 from taskbridge._config import BackendURL
 from taskbridge._errors import ConfigurationError, InvalidTaskOptions, TaskBridgeError
 from taskbridge._schedules.values import At, Cron, Schedule, Solar, parse_every
+from taskbridge._worker import run_worker
 from taskbridge.cli import _reports as reports
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = reports.EXIT_OK, reports.EXIT_PROBLEM, reports.EXIT_USAGE
@@ -52,7 +53,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     )
     _on_stop_signals(options.stop)
     try:
-        bridge.backend.run_worker(bridge, options)
+        run_worker(bridge, options)
     finally:
         bridge.close()
     return EXIT_OK

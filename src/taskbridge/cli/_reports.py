@@ -18,7 +18,7 @@ from rich.table import Table
 
 from taskbridge import _registry
 from taskbridge._errors import TaskBridgeError
-from taskbridge._plugins import installed_engines
+from taskbridge._plugins import installed_engines, load_factory
 from taskbridge._record import Record
 from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter
@@ -222,29 +222,21 @@ def cmd_tasks(bridge: Bridge, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _flags(capabilities: Any) -> dict[str, Any]:
-    if attrs.has(type(capabilities)):
-        return attrs.asdict(capabilities)
-    return dict(vars(capabilities)) if capabilities is not None else {}
-
-
 def cmd_capabilities(args: argparse.Namespace) -> int:
-    """Show what every installed backend can do (capability flags, by mode where declared)."""
+    """Show what every installed backend can do, for each of its worker pools (the first is the
+    default; ``?pool=`` in the URL or ``--pool`` on the worker chooses another)."""
     matrix: dict[str, dict[str, Any]] = {}
-    for engine, factory in sorted(installed_engines().items()):
-        modes = getattr(factory, "capabilities_by_mode", None)
-        entry: dict[str, Any] = {"capabilities": _flags(getattr(factory, "capabilities", None))}
-        if modes:
-            entry["by_mode"] = {mode: _flags(caps) for mode, caps in dict(modes).items()}
-        matrix[engine] = entry
+    for engine, found in sorted(installed_engines().items()):
+        pools = load_factory(engine, found).pools
+        flags = {pool: attrs.asdict(caps) for pool, caps in pools.items()}
+        matrix[engine] = {"capabilities": next(iter(flags.values())), "pools": flags}
 
     def render() -> Table:
-        columns: dict[str, dict[str, Any]] = {}
-        for engine, entry in matrix.items():
-            if entry["capabilities"] or not entry.get("by_mode"):
-                columns[engine] = entry["capabilities"]
-            for mode, flags in entry.get("by_mode", {}).items():
-                columns[f"{engine} ({mode})"] = flags
+        columns = {
+            f"{engine} ({pool}{', default' if n == 0 else ''})": flags
+            for engine, entry in matrix.items()
+            for n, (pool, flags) in enumerate(entry["pools"].items())
+        }
         names = sorted({f for flags in columns.values() for f in flags if f != "reasons"})
         return table("backend capabilities", ["flag", *columns], [
             [name, *(_mark(flags.get(name)) for flags in columns.values())] for name in names

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import attrs
@@ -12,8 +11,6 @@ from taskbridge.plugin import BackendURL
 
 REDIS_TRANSPORTS = ("redis", "rediss")
 AMQP_TRANSPORTS = ("amqp", "pyamqp")
-_NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")
-_KNOWN_OPTIONS = ("namespace", "store", "visibility_timeout")
 DEFAULT_VISIBILITY_TIMEOUT = 3600.0
 
 
@@ -65,18 +62,7 @@ class CeleryConfig:
                 f"{url.redacted()}: Celery backend supports the redis and amqp transports, "
                 f"not {transport!r}; use {example}"
             )
-        unknown = sorted(set(url.options) - set(_KNOWN_OPTIONS))
-        if unknown:
-            raise ConfigurationError(
-                f"{url.redacted()}: unknown option(s) {', '.join(unknown)}; "
-                f"known: {', '.join(_KNOWN_OPTIONS)}"
-            )
-        namespace = url.options.get("namespace", "taskbridge")
-        if not _NAMESPACE.match(namespace):
-            raise ConfigurationError(
-                f"{url.redacted()}: namespace {namespace!r} is invalid; use 1-60 letters, "
-                "digits, '_', '.' or '-'"
-            )
+        namespace = url.namespace
         store = url.options.get("store")
         if transport in REDIS_TRANSPORTS:
             store = store or url.transport_url

@@ -1,15 +1,11 @@
-"""Registers the ``celery`` engine with taskbridge through the ``taskbridge`` entry-point group."""
+"""The pluggy plugin registering the ``celery`` engine (the ``taskbridge`` entry point)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from taskbridge import hookimpl
 
 
 @hookimpl
-def taskbridge_backends() -> dict[str, Any]:
-    # Celery is imported only when a celery+... URL is actually used.
-    from taskbridge_celery.backend import CeleryBackend
-
-    return {"celery": CeleryBackend}
+def taskbridge_backends() -> dict[str, str]:
+    # A path, not the class: the engine is imported only when a URL names it.
+    return {"celery": "taskbridge_celery.backend:CeleryBackend"}

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from celery import Celery, Task
 from celery.exceptions import Reject
@@ -15,11 +14,7 @@ from celery.worker.consumer import Consumer
 from celery.worker.request import Request
 from kombu.exceptions import ContentDisallowed, DecodeError
 
-from taskbridge import Envelope
-from taskbridge.plugin import execute, registered_tasks, reject
-
-if TYPE_CHECKING:
-    from taskbridge import Bridge
+from taskbridge.plugin import Envelope, current_worker, execute, registered_tasks
 
 logger = logging.getLogger("taskbridge.celery")
 
@@ -27,40 +22,15 @@ logger = logging.getLogger("taskbridge.celery")
 #: outage does not turn into a hot redelivery loop.
 STORE_DOWN_PAUSE = 1.0
 
-_bridge: Bridge | None = None
 
-
-def set_worker_bridge(bridge: Bridge | None) -> None:
-    """The bridge this worker process (and the pool processes it forks) executes with."""
-    global _bridge
-    _bridge = bridge
-
-
-def worker_bridge() -> Bridge:
-    if _bridge is None:
-        raise RuntimeError(
-            "taskbridge's Celery tasks run only inside 'taskbridge worker' (it sets up the "
-            "bridge); start workers with: taskbridge worker --url celery+redis://..."
-        )
-    return _bridge
-
-
-def report_rejected(bridge: Bridge, envelope_id: Any, reason: str) -> None:
+def report_rejected(envelope_id: Any, reason: str) -> None:
     """A message for ``envelope_id`` will never run: end its waiting record FAILED, saying why.
 
     Only a record still waiting to run is touched; a running or finished one belongs to a
     legitimate delivery and is left alone.
     """
-    if not isinstance(envelope_id, str):
-        return
-    try:
-        reject(bridge, envelope_id, "taskbridge.MessageRejected", reason, worker=_worker_name())
-    except Exception:  # reporting must never take the worker down
-        logger.exception("could not record the rejected message for %s", envelope_id)
-
-
-def _worker_name() -> str:
-    return f"celery:{os.uname().nodename}:{os.getpid()}:{threading.get_ident()}"
+    if isinstance(envelope_id, str):
+        current_worker().reject(envelope_id, "taskbridge.MessageRejected", reason)
 
 
 class EnvelopeRequest(Request):  # type: ignore[misc]
@@ -77,7 +47,7 @@ class EnvelopeRequest(Request):  # type: ignore[misc]
             reason = (f"message {self.id} for {self.name} refused and never run: "
                       f"content type {self.content_type!r}: {exc}")
             logger.error("%s", reason)
-            report_rejected(worker_bridge(), self.id, reason)
+            report_rejected(self.id, reason)
         return super().on_failure(exc_info, send_failed_event=send_failed_event,
                                   return_ok=return_ok)
 
@@ -94,7 +64,7 @@ class TaskbridgeTask(Task):  # type: ignore[misc]
 
 def run_envelope(task: Task, *args: Any, **kwargs: Any) -> None:
     """The one Celery task body: hand the envelope to taskbridge's execution path."""
-    bridge = worker_bridge()
+    worker = current_worker()
     request_id = task.request.id
     try:
         if len(args) != 1 or kwargs:
@@ -106,12 +76,13 @@ def run_envelope(task: Task, *args: Any, **kwargs: Any) -> None:
     except ValueError as exc:
         reason = f"message {request_id} for {task.name} refused and never run: {exc}"
         logger.error("%s", reason)
-        report_rejected(bridge, request_id, reason)
+        report_rejected(request_id, reason)
         raise Reject(reason, requeue=False) from exc
     try:
-        execute(bridge, envelope, worker=f"{task.request.hostname}:{os.getpid()}")
+        execute(worker.bridge, envelope, worker=f"{task.request.hostname}:{os.getpid()}")
     except Exception as exc:
-        # Only a broken store gets here: hand the message back so it runs once the store is.
+        # Only a broken store gets here: the broker still holds the message (late acks), so
+        # it is handed back, to run once the store is up again.
         logger.exception("store failed while running %s [%s]; message handed back",
                          envelope.task_name, envelope.id)
         time.sleep(STORE_DOWN_PAUSE)
@@ -157,7 +128,7 @@ class TaskbridgeConsumer(Consumer):  # type: ignore[misc]
         envelope = _envelope_of(message)
         if envelope is not None:
             # The core fails it with TaskNotRegistered: this worker does not import its module.
-            execute(worker_bridge(), envelope, worker=_worker_name())
+            current_worker().execute(envelope)
         else:
             _refused(message, f"unknown task: {exc}")
 
@@ -180,7 +151,7 @@ def _refused(message: Any, problem: str) -> None:
     reason = (f"message {headers.get('id')} for {headers.get('task')} refused and never run "
               f"(content type {getattr(message, 'content_type', None)!r}): {problem}")
     logger.error("%s", reason)
-    report_rejected(worker_bridge(), headers.get("id"), reason)
+    report_rejected(headers.get("id"), reason)
 
 
 def _envelope_of(message: Any) -> Envelope | None:

@@ -1,5 +1,18 @@
-"""taskbridge on Huey: ``huey+sqlite:///tasks.db`` (embedded, the default) and ``huey+redis://``."""
+"""taskbridge on Huey: ``huey+sqlite:///tasks.db`` (embedded, the default) and ``huey+redis://``.
 
-from taskbridge_huey.backend import CAPABILITIES_BY_MODE, HueyBackend
+Nothing here imports Huey: the plugin module is loaded with every bridge, whatever its URL.
+"""
 
-__all__ = ["CAPABILITIES_BY_MODE", "HueyBackend"]
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["POOLS", "HueyBackend"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from taskbridge_huey import backend
+
+        return getattr(backend, name)
+    raise AttributeError(f"module 'taskbridge_huey' has no attribute {name!r}")

@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import logging
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import attrs
 from huey import Huey
 from huey.api import Task as HueyTask
 from huey.exceptions import HueyException
 from huey.registry import Registry
 
-from taskbridge import Envelope
-from taskbridge.plugin import execute, registered_tasks, worker_name
+from taskbridge.plugin import Envelope, current_worker, registered_tasks
 from taskbridge_huey import _poison
 from taskbridge_huey._serializer import JSONSerializer, message_for
 
-if TYPE_CHECKING:
-    from taskbridge import Bridge
-
 logger = logging.getLogger("taskbridge.huey")
-
-#: Seconds before a message whose run hit a store error is delivered again.
-REDELIVERY_DELAY = 1.0
-#: How long a redelivery keeps trying to write the message while its storage fails.
-REDELIVERY_WAIT = 25.0
-REDELIVERY_PAUSE = 0.5
 
 
 class TaskbridgeRegistry(Registry):  # type: ignore[misc]
@@ -66,8 +54,6 @@ class TaskbridgeHuey(Huey):  # type: ignore[misc]
                          storage_class=storage_class, **storage_kwargs)
         self.queue = queue
         self._registry = TaskbridgeRegistry()
-        #: Set by the worker; a producer-side instance never runs tasks.
-        self.bridge: Bridge | None = None
         fallback = self.task(name="unregistered", taskbridge_name="taskbridge_huey.unregistered")
         wrapper = fallback(self._runner())
         wrapper.unregister()
@@ -76,14 +62,9 @@ class TaskbridgeHuey(Huey):  # type: ignore[misc]
 
     def _runner(self) -> Any:
         def run_envelope(envelope: Envelope) -> None:
-            if self.bridge is None:
-                raise RuntimeError(f"Huey queue {self.name} has no worker bridge attached")
-            try:
-                # Each thread or forked process names itself (host:pid:thread) in the record.
-                execute(self.bridge, envelope, worker=worker_name())
-            except Exception:
-                self._redeliver(envelope)
-
+            # Each thread or forked process names itself (host:pid:thread) in the record; a
+            # store failure delivers the message again (Huey has already dequeued it).
+            current_worker().execute(envelope)
 
         return run_envelope
 
@@ -91,35 +72,15 @@ class TaskbridgeHuey(Huey):  # type: ignore[misc]
         try:
             return super().execute(task, timestamp)
         except Exception:
-            # Before running a task Huey reads its storage itself (is the task revoked?);
-            # when that fails Huey drops the message, so it is delivered again like a run
-            # that hit a store error.
+            # Before running a task Huey reads its storage itself (is the task revoked?); when
+            # that fails Huey drops the message, so it is delivered again if it never started.
             envelope = task.args[0] if task.args else None
             if not isinstance(envelope, Envelope):
                 raise
-            self._redeliver(envelope)
+            logger.exception("Huey failed before running %s [%s]", envelope.task_name,
+                             envelope.id)
+            current_worker().redeliver(envelope)
             return None
-
-    def _redeliver(self, envelope: Envelope) -> None:
-        # execute() raises only when the store failed; Huey would drop the message, so it is
-        # sent again shortly. Running it twice is safe: the store's start() lets one attempt
-        # through at most once, whatever the number of deliveries.
-        logger.exception("the store failed while running %s [%s]; delivering it again in %gs",
-                         envelope.task_name, envelope.id, REDELIVERY_DELAY)
-        # On Redis the queue is on the server that just failed: keep trying for a while, so a
-        # restart does not drop a message whose record is still waiting to run.
-        deadline = time.monotonic() + REDELIVERY_WAIT
-        while True:
-            later = message_for(attrs.evolve(envelope, run_at=time.time() + REDELIVERY_DELAY))
-            try:
-                self.storage.add_to_schedule(self.serializer.serialize(later), later.eta)
-                return
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                logger.warning("could not deliver %s [%s] again yet; retrying", envelope.task_name,
-                               envelope.id, exc_info=True)
-                time.sleep(REDELIVERY_PAUSE)
 
     def sync_registry(self) -> list[str]:
         """Register every taskbridge task not yet in Huey's registry; returns the new names."""
@@ -152,7 +113,7 @@ class TaskbridgeHuey(Huey):  # type: ignore[misc]
         try:
             return self.deserialize_task(data)
         except Exception as exc:  # nothing unreadable may stop the consumer
-            _poison.report(self.bridge, self.name, data, exc, worker=worker_name())
+            _poison.report(self.name, data, exc)
             return None
 
     def dequeue(self) -> HueyTask | None:

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
 
-from taskbridge.plugin import reject
-
-if TYPE_CHECKING:
-    from taskbridge import Bridge
+from taskbridge.plugin import current_worker
 
 logger = logging.getLogger("taskbridge.huey")
 
@@ -31,18 +27,17 @@ def candidate_ids(raw: bytes) -> list[str]:
     return list(found)
 
 
-def report(bridge: Bridge | None, queue_name: str, raw: bytes, problem: Exception,
-           *, worker: str) -> list[str]:
-    """Log a message that cannot be read, and fail the waiting records it names.
+def report(queue_name: str, raw: bytes, problem: Exception) -> list[str]:
+    """Log a message that cannot be read, and fail the waiting records it names (in a worker;
+    a producer-side Huey never reads messages).
 
     Returns the ids of the records marked FAILED.
     """
     ids = candidate_ids(bytes(raw))
     failed: list[str] = []
-    if bridge is not None and ids:
-        for id in ids:
-            if _fail(bridge, id, queue_name, problem, worker):
-                failed.append(id)
+    for id in ids:
+        if _fail(id, queue_name, problem):
+            failed.append(id)
     logger.error(
         "refused a message on Huey queue %s that is not a taskbridge JSON message (%d bytes, "
         "ids found in it: %s; marked FAILED: %s): %s. It was not run; enqueue only through "
@@ -52,10 +47,10 @@ def report(bridge: Bridge | None, queue_name: str, raw: bytes, problem: Exceptio
     return failed
 
 
-def _fail(bridge: Bridge, id: str, queue_name: str, problem: Exception, worker: str) -> bool:
+def _fail(id: str, queue_name: str, problem: Exception) -> bool:
     message = (
         f"a message for this task on Huey queue {queue_name!r} was not a taskbridge JSON "
         f"message and was refused without running ({problem}); re-enqueue the task through "
         "taskbridge"
     )
-    return reject(bridge, id, POISON_ERROR, message, worker=worker) is not None
+    return current_worker().reject(id, POISON_ERROR, message) is not None

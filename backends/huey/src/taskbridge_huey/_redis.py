@@ -5,14 +5,13 @@ from __future__ import annotations
 import inspect
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import redis
 from huey.storage import PriorityRedisStorage
 
-from taskbridge import EnqueueError, Envelope, Record, StateStore
-from taskbridge.plugin import Commands, RedisStore
+from taskbridge.plugin import Envelope, RedisStore, StateStore
 from taskbridge_huey._huey import TaskbridgeHuey
 from taskbridge_huey._serializer import message_for
 from taskbridge_huey.backend import HueyBackend, is_delayed
@@ -30,18 +29,21 @@ class RedisHueyBackend(HueyBackend):
     """``huey+redis://host:port/db``: PriorityRedisStorage queues and a RedisStore, sharing
     one connection pool; enqueueing is one atomic script per batch."""
 
-    def _connect(self) -> StateStore:
+    def _connect(self) -> None:
         self._pool = redis.ConnectionPool.from_url(self.url.transport_url)
         self.redis = redis.Redis(connection_pool=self._pool)
-        self.redis_store = RedisStore(self.redis, namespace=self.namespace)
-        return self.redis_store
+        #: Huey's Redis, as a store: it runs the message writes atomically.
+        self._queues = RedisStore(self.redis, namespace=self.namespace)
+
+    def _natural_store(self) -> StateStore:
+        return self._queues
 
     def _make_huey(self, queue: str, name: str) -> TaskbridgeHuey:
         # Blocking reads (BZPOPMIN, 1 s) pick a task up as soon as it is pushed.
         return TaskbridgeHuey(queue, name, PriorityRedisStorage, connection_pool=self._pool,
                               blocking=True, read_timeout=1, **_KEEP_NAMES)
 
-    def commands(self, envelopes: Sequence[Envelope]) -> dict[str, list[list[Any]]]:
+    def _commands(self, envelopes: Sequence[Envelope], now: float) -> dict[str, list[Any]]:
         """The Redis writes Huey itself would make for each envelope, by envelope id.
 
         Mirrors ``PriorityRedisStorage.enqueue`` (ZADD on the queue, score ``-priority``,
@@ -49,46 +51,32 @@ class RedisHueyBackend(HueyBackend):
         stay first-in first-out) and ``RedisStorage.add_to_schedule`` (ZADD on the schedule,
         scored by the eta as Huey converts it).
         """
-        now = time.time()
         stamp = int(now * 1e6)
-        commands: dict[str, list[list[Any]]] = {}
+        commands: dict[str, list[Any]] = {}
         for offset, envelope in enumerate(envelopes):
-            storage = self.huey(envelope.queue).storage
+            huey = self.huey(envelope.queue)
             message = message_for(envelope)
-            data = self.huey(envelope.queue).serializer.serialize(message)
+            data = huey.serializer.serialize(message)
             if is_delayed(envelope, now):
-                score = repr(float(storage.convert_ts(message.eta)))
-                command = ["ZADD", storage.schedule_key, score, data]
+                score = repr(float(huey.storage.convert_ts(message.eta)))
+                command = ["ZADD", huey.storage.schedule_key, score, data]
             else:
                 # One microsecond apart within a batch keeps the batch's own order.
                 member = struct.pack(">Q", stamp + offset) + data
-                command = ["ZADD", storage.queue_key, str(-envelope.priority), member]
-            commands.setdefault(envelope.id, []).append(command)
+                command = ["ZADD", huey.storage.queue_key, str(-envelope.priority), member]
+            commands[envelope.id] = [command]
         return commands
 
-    def _send(self, envelopes: Sequence[Envelope]) -> None:
-        batch: Commands = [c for group in self.commands(envelopes).values() for c in group]
-        try:
-            self.redis_store.run_commands(batch)
-        except redis.RedisError as exc:
-            raise EnqueueError(
-                f"could not send {len(envelopes)} Huey message(s) to {self.url.redacted()}: "
-                f"{exc}"
-            ) from exc
+    def writes(self, envelopes: Sequence[Envelope], *, now: float) -> Mapping[str, Any] | None:
+        """Huey's commands, run in the store's script when the store is this same Redis:
+        records, claims and messages in one round trip, and a deduplicated record's message is
+        never written."""
+        return self._commands(envelopes, now) if self.store is self._queues else None
 
-    def create_and_enqueue(
-        self,
-        records: Sequence[Record],
-        envelopes: Sequence[Envelope],
-        *,
-        now: float,
-        idempotency_ttl: float,
-    ) -> list[Record]:
-        """Records, idempotency claims and Huey messages in one script, all or nothing: a
-        deduplicated record's message is never written."""
-        return self.redis_store.create(
-            records, now=now, idempotency_ttl=idempotency_ttl, commands=self.commands(envelopes)
-        )
+    def publish(self, envelopes: Sequence[Envelope]) -> None:
+        """Huey's commands in one atomic script on Huey's Redis (the store lives elsewhere)."""
+        commands = self._commands(envelopes, time.time())
+        self._queues.write([command for group in commands.values() for command in group])
 
     def close(self) -> None:
         super().close()

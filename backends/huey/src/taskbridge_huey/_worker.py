@@ -9,20 +9,16 @@ checks worker health, and on stop lets every worker finish its current task.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from huey.consumer import Consumer, Scheduler
 
-from taskbridge.plugin import worker_services
-
 if TYPE_CHECKING:
-    from taskbridge import Bridge, WorkerOptions
+    from taskbridge.plugin import Worker
     from taskbridge_huey._huey import TaskbridgeHuey
 
 logger = logging.getLogger("taskbridge.huey")
@@ -50,36 +46,34 @@ class _Consumer(Consumer):  # type: ignore[misc]
         return None
 
 
-def run_consumers(
-    bridge: Bridge, hueys: Sequence[TaskbridgeHuey], options: WorkerOptions, pool: str
-) -> None:
-    """Run one Huey consumer per queue until ``options.stop`` is set, then drain them."""
+def run_consumers(worker: Worker, hueys: Sequence[TaskbridgeHuey]) -> None:
+    """Run one Huey consumer per queue until ``worker.options.stop`` is set, then drain them."""
+    options = worker.options
     for huey in hueys:
-        huey.bridge = bridge
         huey.sync_registry()
     consumers = [
-        _Consumer(huey, workers=options.concurrency, worker_type=pool, periodic=False,
+        _Consumer(huey, workers=options.concurrency, worker_type=worker.pool, periodic=False,
                   initial_delay=0.05, backoff=1.5, max_delay=POLL_INTERVAL,
                   check_worker_health=True, health_check_interval=HEALTH_CHECK_INTERVAL)
         for huey in hueys
     ]
-    with _stop_on_signals(options):
+    with worker.stop_on_signals():
         # Started before the housekeeping thread, so forked workers never copy a process
         # in which another thread may hold a lock.
         for consumer in consumers:
             consumer.start()
         try:
-            with worker_services(bridge, options):
+            with worker.services():
                 logger.info("huey worker: %s, %d %s worker(s) each", ", ".join(
-                    h.name for h in hueys), options.concurrency, pool)
-                _supervise(consumers, options)
+                    h.name for h in hueys), options.concurrency, worker.pool)
+                _supervise(consumers, options.stop)
         finally:
             _drain(consumers)
 
 
-def _supervise(consumers: Sequence[Consumer], options: WorkerOptions) -> None:
+def _supervise(consumers: Sequence[Consumer], stop: threading.Event) -> None:
     checked = time.monotonic()
-    while not options.stop.wait(0.1):
+    while not stop.wait(0.1):
         if time.monotonic() - checked >= HEALTH_CHECK_INTERVAL:
             checked = time.monotonic()
             for consumer in consumers:
@@ -94,26 +88,3 @@ def _drain(consumers: Sequence[Consumer]) -> None:
         consumer.stop(graceful=True)
         consumer.huey.notify_interrupted_tasks()
     logger.info("huey worker stopped")
-
-
-@contextlib.contextmanager
-def _stop_on_signals(options: WorkerOptions) -> Iterator[None]:
-    """SIGTERM/SIGINT set ``options.stop`` (drain, then exit); a second one interrupts the
-    drain. Signals can only be handled on the main thread; elsewhere ``stop`` is the way."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handle(signum: int, frame: Any) -> None:
-        if options.stop.is_set():
-            # Consumer.stop(graceful=True) treats KeyboardInterrupt as "stop now".
-            raise KeyboardInterrupt
-        logger.info("%s: finishing running tasks, then exiting", signal.Signals(signum).name)
-        options.stop.set()
-
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

@@ -3,48 +3,40 @@
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import Any, ClassVar
 
 from huey.storage import SqliteStorage
 
-from taskbridge import (
+from taskbridge import ConfigurationError, EnqueueError
+from taskbridge.plugin import (
     Backend,
+    BackendURL,
     Capabilities,
-    ConfigurationError,
-    EnqueueError,
     Envelope,
-    Record,
+    SQLiteStore,
+    Statement,
     StateStore,
-    WorkerOptions,
+    Worker,
 )
-from taskbridge.plugin import BackendURL, SQLiteStore, Statement
 from taskbridge_huey._huey import TaskbridgeHuey
 from taskbridge_huey._serializer import message_for
 
-if TYPE_CHECKING:
-    from taskbridge import Bridge
-
 logger = logging.getLogger("taskbridge.huey")
-
-_NAMESPACE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
-_OPTIONS = frozenset({"namespace", "pool"})
-POOLS = ("thread", "process")
 
 _THREAD_TIMEOUTS = (
     "Huey thread workers run tasks off the main thread, where no signal can interrupt them; "
     "add ?pool=process to the URL and run 'taskbridge worker --pool process'"
 )
 
-#: What the backend can do under each worker mode (``?pool=`` in the URL, ``--pool`` on the
-#: worker). ``timeout=`` needs process workers: each forked worker runs its task in its own
-#: main thread, where the core's SIGALRM alarm can stop it.
-CAPABILITIES_BY_MODE = {
+#: Huey's worker types (``?pool=`` in the URL, ``--pool`` on the worker) and what each can do.
+#: ``timeout=`` needs process workers: each forked worker runs its task in its own main thread,
+#: where the core's SIGALRM alarm can stop it.
+POOLS: Mapping[str, Capabilities] = {
     "thread": Capabilities(timeouts=False, reasons={"timeouts": _THREAD_TIMEOUTS}),
     "process": Capabilities(),
 }
@@ -53,55 +45,42 @@ CAPABILITIES_BY_MODE = {
 class HueyBackend:
     """``huey+sqlite:///path.db`` and ``huey+redis://host:port/db``.
 
-    URL options: ``namespace`` (default ``taskbridge``) prefixes every Huey name (the queue
-    ``emails`` is the Huey ``taskbridge.emails``) and the Redis store's keys; ``pool``
-    (``thread``, the default, or ``process``) is the worker mode the producer may assume, and
-    so decides whether ``timeout=`` is accepted.
+    The URL's ``namespace`` (default ``taskbridge``) prefixes every Huey name (the queue
+    ``emails`` is the Huey ``taskbridge.emails``) and the Redis store's keys.
     """
 
     engine = "huey"
-    capabilities_by_mode: ClassVar[dict[str, Capabilities]] = CAPABILITIES_BY_MODE
+    pools: ClassVar[Mapping[str, Capabilities]] = POOLS
+    url_options: ClassVar[frozenset[str]] = frozenset()
 
-    def __new__(cls, url: BackendURL) -> HueyBackend:
+    def __new__(cls, url: BackendURL, *, store: StateStore | None = None) -> HueyBackend:
         if cls is HueyBackend and url.transport == "redis":
             from taskbridge_huey._redis import RedisHueyBackend
 
             cls = RedisHueyBackend
         return super().__new__(cls)
 
-    def __init__(self, url: BackendURL) -> None:
-        unknown = sorted(set(url.options) - _OPTIONS)
-        if unknown:
-            raise ConfigurationError(
-                f"{url.redacted()}: unknown option(s) {', '.join(unknown)}; the huey backend "
-                f"takes {', '.join(sorted(_OPTIONS))}"
-            )
+    def __init__(self, url: BackendURL, *, store: StateStore | None = None) -> None:
         self.url = url
-        self.namespace = url.options.get("namespace", "taskbridge")
-        if not _NAMESPACE.fullmatch(self.namespace):
-            raise ConfigurationError(
-                f"{url.redacted()}: namespace {self.namespace!r} must be 1-64 letters, digits, "
-                "'_', '.' or '-'"
-            )
-        self.pool = url.options.get("pool", "thread")
-        if self.pool not in POOLS:
-            raise ConfigurationError(
-                f"{url.redacted()}: pool={self.pool!r}; choose one of {', '.join(POOLS)}"
-            )
-        self.capabilities = self.capabilities_by_mode[self.pool]
+        self.namespace = url.namespace
         self._hueys: dict[str, TaskbridgeHuey] = {}
         self._lock = threading.Lock()
-        self.store: StateStore = self._connect()
+        self._connect()
+        #: Messages are written in the store's own transaction only when it is ours.
+        self._shared = store is None
+        self.store: StateStore = store or self._natural_store()
 
     # -- per transport (SQLite here, Redis in the subclass) --------------------------------
 
-    def _connect(self) -> StateStore:
+    def _connect(self) -> None:
         if self.url.transport != "sqlite":
             raise ConfigurationError(
                 f"{self.url.redacted()}: the huey backend runs on 'sqlite' or 'redis', not "
                 f"{self.url.transport!r}; use huey+sqlite:///tasks.db or huey+redis://host:6379/0"
             )
         self.path = sqlite_path(self.url)
+
+    def _natural_store(self) -> StateStore:
         try:
             return SQLiteStore(self.path)
         except (ConfigurationError, sqlite3.Error) as exc:
@@ -115,61 +94,37 @@ class HueyBackend:
     def _make_huey(self, queue: str, name: str) -> TaskbridgeHuey:
         return TaskbridgeHuey(queue, name, SqliteStorage, filename=str(self.path))
 
-    def _rows(self, envelopes: Sequence[Envelope]) -> dict[str, Statement]:
+    def _rows(self, envelopes: Sequence[Envelope], now: float) -> dict[str, list[Statement]]:
         """The row SqliteStorage.enqueue (or add_to_schedule) would write, by envelope id."""
-        now = time.time()
-        rows: dict[str, Statement] = {}
+        rows: dict[str, list[Statement]] = {}
         for envelope in envelopes:
             huey = self.huey(envelope.queue)  # also creates Huey's tables on first use
             message = message_for(envelope)
             data = huey.serializer.serialize(message)
             if is_delayed(envelope, now):
-                rows[envelope.id] = (
+                rows[envelope.id] = [(
                     "insert into schedule (queue, data, timestamp) values (?, ?, ?)",
                     (huey.name, data, message.eta.timestamp()),
-                )
+                )]
             else:
-                rows[envelope.id] = (
+                rows[envelope.id] = [(
                     "insert into task (queue, data, priority) values (?, ?, ?)",
                     (huey.name, data, envelope.priority),
-                )
+                )]
         return rows
 
-    def _send(self, envelopes: Sequence[Envelope]) -> None:
-        # One transaction for the whole batch (every queue shares the file).
-        rows = self._rows(envelopes)
-        storage = self.huey(envelopes[0].queue).storage
-        try:
-            with storage.db(commit=True) as cursor:
-                for sql, params in rows.values():
-                    cursor.execute(sql, params)
-        except sqlite3.Error as exc:
-            raise EnqueueError(
-                f"could not write {len(envelopes)} Huey message(s) to {self.path}: {exc}"
-            ) from exc
+    def writes(self, envelopes: Sequence[Envelope], *, now: float) -> Mapping[str, Any] | None:
+        """Huey's rows, run in the store's transaction when the store is this same file: record,
+        claim and message in one commit."""
+        return self._rows(envelopes, now) if self._shared else None
 
-    def create_and_enqueue(
-        self,
-        records: Sequence[Record],
-        envelopes: Sequence[Envelope],
-        *,
-        now: float,
-        idempotency_ttl: float,
-    ) -> list[Record]:
-        """Records, idempotency claims and Huey's rows in one SQLite transaction (the store and
-        Huey share the file): one commit per enqueue, and a deduplicated record's message is
-        never written."""
-        rows = self._rows(envelopes)
-        assert isinstance(self.store, SQLiteStore)
-        try:
-            return self.store.create(
-                records, now=now, idempotency_ttl=idempotency_ttl,
-                statements={id: [row] for id, row in rows.items()},
-            )
-        except sqlite3.Error as exc:
-            raise EnqueueError(
-                f"could not store {len(records)} task(s) in {self.path}: {exc}"
-            ) from exc
+    def publish(self, envelopes: Sequence[Envelope]) -> None:
+        """Huey's rows in one transaction of Huey's own (the store lives elsewhere)."""
+        rows = self._rows(envelopes, time.time())
+        with self.huey(envelopes[0].queue).storage.db(commit=True) as cursor:
+            for statements in rows.values():
+                for sql, params in statements:
+                    cursor.execute(sql, params)
 
     # -- the Backend protocol ------------------------------------------------------------
 
@@ -181,22 +136,10 @@ class HueyBackend:
                 found = self._hueys[queue] = self._make_huey(queue, f"{self.namespace}.{queue}")
             return found
 
-    def enqueue(self, envelopes: Sequence[Envelope]) -> None:
-        if envelopes:
-            self._send(envelopes)
-
-    def run_worker(self, bridge: Bridge, options: WorkerOptions) -> None:
+    def run_worker(self, worker: Worker) -> None:
         from taskbridge_huey._worker import run_consumers
 
-        pool = options.pool or self.pool
-        if pool not in POOLS:
-            raise ConfigurationError(
-                f"--pool {pool!r} is not a Huey worker type; choose one of {', '.join(POOLS)}"
-            )
-        if pool == "thread" and self.capabilities.timeouts:
-            logger.warning("the URL says pool=process but this worker runs threads: task "
-                           "timeouts will not be enforced; start it with --pool process")
-        run_consumers(bridge, [self.huey(queue) for queue in options.queues], options, pool)
+        run_consumers(worker, [self.huey(queue) for queue in worker.options.queues])
 
     def cancel(self, envelope_id: str) -> None:
         # The store already keeps a canceled task from running; Huey's revoke (once, so the

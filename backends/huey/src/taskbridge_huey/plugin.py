@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from taskbridge import hookimpl
 
 
 @hookimpl
-def taskbridge_backends() -> dict[str, Any]:
-    # Imported here so that loading the plugin does not import Huey until a URL needs it.
-    from taskbridge_huey.backend import HueyBackend
-
-    return {"huey": HueyBackend}
+def taskbridge_backends() -> dict[str, str]:
+    # A path, not the class: the engine is imported only when a URL names it.
+    return {"huey": "taskbridge_huey.backend:HueyBackend"}

@@ -1,15 +1,11 @@
-"""Registers the ``rq`` engine through the ``taskbridge`` entry-point group."""
+"""The pluggy plugin registering the ``rq`` engine (the ``taskbridge`` entry point)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from taskbridge import hookimpl
 
 
 @hookimpl
-def taskbridge_backends() -> dict[str, Any]:
-    # Imported here so that merely discovering plugins never imports RQ.
-    from taskbridge_rq.backend import RQBackend
-
-    return {"rq": RQBackend}
+def taskbridge_backends() -> dict[str, str]:
+    # A path, not the class: the engine is imported only when a URL names it.
+    return {"rq": "taskbridge_rq.backend:RQBackend"}

@@ -6,39 +6,22 @@ from __future__ import annotations
 import logging
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rq.exceptions import DeserializationError
 from rq.job import Job
-from taskbridge import Envelope
-from taskbridge.plugin import WAITING, execute, reject
+from taskbridge.plugin import Envelope, current_worker
 
 from taskbridge_rq.jobs import RUNNER, envelope_id_of
-
-if TYPE_CHECKING:
-    from taskbridge import Bridge
 
 logger = logging.getLogger("taskbridge.rq")
 
 #: RQ's scheduler releases jobs on whole seconds; at most this early, the runner waits.
 _MAX_EARLY = 1.0
-#: How long a dropped job waits for an unreachable store. Below RQ's horse monitoring interval
-#: (30 s), after which a worker that cannot reach Redis quits.
-_STORE_WAIT = 25.0
-_STORE_PAUSE = 0.5
-
-_bridge: Bridge | None = None
-_worker: str | None = None
 
 
 class RejectedJob(Exception):
     """A job in a taskbridge queue that taskbridge will not run (not ours, or malformed)."""
-
-
-def bind(bridge: Bridge, worker: str) -> None:
-    """Make ``bridge`` the one this process's jobs run with (set before RQ forks horses)."""
-    global _bridge, _worker
-    _bridge, _worker = bridge, worker
 
 
 def run(envelope: Any) -> None:
@@ -46,10 +29,7 @@ def run(envelope: Any) -> None:
 
     Returns nothing: the result is in taskbridge's store, and RQ keeps no copy.
     """
-    if _bridge is None:
-        raise RejectedJob(
-            "no taskbridge bridge in this RQ worker; run it with 'taskbridge worker --url rq+redis://...'"
-        )
+    worker = current_worker()
     try:
         parsed = Envelope.from_dict(envelope)
     except ValueError as exc:
@@ -57,19 +37,17 @@ def run(envelope: Any) -> None:
     early = (parsed.run_at or 0.0) - time.time()
     if early > 0:
         time.sleep(min(early, _MAX_EARLY))
-    execute(_bridge, parsed, worker=_worker)
+    worker.execute(parsed, name=worker.id)
 
 
 def resend_if_never_started(job: Job) -> None:
-    """After RQ gave up on ``job``: send its envelope again if its attempt never started.
+    """After RQ gave up on ``job``: deliver its envelope again if its attempt never started.
 
     Between taking a job off its queue and the core starting the attempt, RQ writes to Redis
     several times (in the worker and in the work horse); when Redis goes away in between, RQ
-    drops the job and its record would wait forever. Waits up to ``_STORE_WAIT`` seconds for
-    the store to answer. Sending twice is harmless: the store's start() lets an attempt
-    through once.
+    drops the job and its record would wait forever.
     """
-    if _bridge is None or not isinstance(job, TaskbridgeJob) or job.resend_checked:
+    if not isinstance(job, TaskbridgeJob) or job.resend_checked:
         return
     job.resend_checked = True
     try:
@@ -78,23 +56,7 @@ def resend_if_never_started(job: Job) -> None:
         envelope = Envelope.from_dict(job.args[0])
     except Exception:  # not a readable taskbridge job: nothing to send again
         return
-    deadline = time.monotonic() + _STORE_WAIT
-    while True:
-        try:
-            record = _bridge.store.get_many([envelope.id])[0]
-            if record and record.status in WAITING and record.attempts < envelope.attempt:
-                logger.warning("RQ dropped job %s before %s [%s] attempt %d started; sending "
-                               "it again", job.id, envelope.task_name, envelope.id,
-                               envelope.attempt)
-                _bridge.send([envelope])
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                logger.error("cannot tell whether %s [%s] attempt %d ever started; it may never "
-                             "run", envelope.task_name, envelope.id, envelope.attempt,
-                             exc_info=True)
-                return
-            time.sleep(_STORE_PAUSE)
+    current_worker().redeliver(envelope)
 
 
 class TaskbridgeJob(Job):
@@ -148,11 +110,7 @@ def report_failure(
         "RQ job %s on queue %s was not run: %s; it is in RQ's FailedJobRegistry for %s",
         job.id, job.origin, reason, job.origin,
     )
-    if refused and _bridge is not None:
-        _fail_record(_bridge, envelope_id_of(job.id), f"RQ job {job.id} was not run: {reason}")
+    if refused:
+        current_worker().reject(envelope_id_of(job.id), "taskbridge_rq.RejectedJob",
+                                f"RQ job {job.id} was not run: {reason}")
     return True
-
-
-def _fail_record(bridge: Bridge, envelope_id: str, message: str) -> None:
-    """Fail the waiting execution a refused job stood for."""
-    reject(bridge, envelope_id, "taskbridge_rq.RejectedJob", message, worker=_worker or None)

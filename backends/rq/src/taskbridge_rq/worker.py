@@ -22,24 +22,21 @@ from typing import TYPE_CHECKING, Any
 from redis import ConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rq import SimpleWorker, Worker
+from rq import SimpleWorker
+from rq import Worker as RQWorker
 from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
 from taskbridge import ConfigurationError
-from taskbridge.plugin import worker_services
+from taskbridge.plugin import Worker, restored_signals
 
-from taskbridge_rq.backend import CAPABILITIES_BY_MODE, DEFAULT_POOL
-from taskbridge_rq.runner import TaskbridgeJob, bind, report_failure, resend_if_never_started
+from taskbridge_rq.runner import TaskbridgeJob, report_failure, resend_if_never_started
 
 if TYPE_CHECKING:
-    from taskbridge import Bridge, WorkerOptions
-
     from taskbridge_rq.backend import RQBackend
 
 logger = logging.getLogger("taskbridge.rq")
 
-_RELAY_POLL = 0.2
 #: Seconds before a new RQ worker replaces one that quit unasked (RQ's WorkerPool checks on
 #: its workers as often).
 _RESTART_DELAY = 1.0
@@ -84,7 +81,7 @@ class _ResendDropped:
             raise
 
 
-class ForkWorker(_ResendDropped, Worker):
+class ForkWorker(_ResendDropped, RQWorker):
     """RQ's forking worker whose work horses die with it.
 
     RQ puts each horse in its own process group, so killing a worker (OOM, SIGKILL of its
@@ -106,7 +103,7 @@ class InlineWorker(_ResendDropped, SimpleWorker):
     """RQ's SimpleWorker (jobs run in the worker process), with dropped jobs sent again."""
 
 
-WORKER_CLASSES: dict[str, type[Worker] | type[SimpleWorker]] = {
+WORKER_CLASSES: dict[str, type[RQWorker] | type[SimpleWorker]] = {
     "fork": ForkWorker,
     "simple": InlineWorker,
 }
@@ -129,46 +126,26 @@ def _log_level() -> str:
     return logging.getLevelName(logging.getLogger().getEffectiveLevel())
 
 
-def run_worker(backend: RQBackend, bridge: Bridge, options: WorkerOptions) -> None:
-    """Run until SIGTERM/SIGINT or ``options.stop``; see the module docstring."""
-    mode = options.pool or DEFAULT_POOL
-    if mode not in WORKER_CLASSES:
-        raise ConfigurationError(
-            f"--pool {mode!r} is not an RQ worker mode; use one of "
-            f"{', '.join(sorted(CAPABILITIES_BY_MODE))}"
-        )
-    if options.concurrency < 1:
-        raise ConfigurationError(f"-c/--concurrency must be at least 1, got {options.concurrency}")
+def run_worker(backend: RQBackend, worker: Worker) -> None:
+    """Run until SIGTERM/SIGINT or ``worker.options.stop``; see the module docstring."""
     if threading.current_thread() is not threading.main_thread():
         raise ConfigurationError(
             "the RQ worker handles SIGTERM/SIGINT and SIGALRM, so it must run in the main "
             "thread; run 'taskbridge worker' in its own process"
         )
+    options = worker.options
     queues = [backend.rq_queue_name(q) for q in options.queues]
-    with worker_services(bridge, options) as worker_id:
-        bind(bridge, worker_id)
+    with worker.services(), restored_signals():
         if options.concurrency == 1:
-            _run_single(lambda: make_worker(backend.client, queues, mode), options)
+            _run_single(worker, lambda: make_worker(backend.client, queues, worker.pool))
         else:
-            _run_pool(_Pool(backend.client, queues, mode, options.concurrency), options)
+            pool = _Pool(backend.client, queues, worker.pool, options.concurrency)
+            if not options.stop.is_set():
+                with worker.when_stopped(pool.request_stop):
+                    pool.start(burst=False, logging_level=_log_level())
 
 
-def _relay(
-    stop: threading.Event, done: threading.Event, act: Callable[[], None]
-) -> threading.Thread:
-    def watch() -> None:
-        while not done.is_set():
-            if stop.wait(_RELAY_POLL):
-                if not done.is_set():
-                    act()
-                return
-
-    thread = threading.Thread(target=watch, name="taskbridge-rq-stop-relay", daemon=True)
-    thread.start()
-    return thread
-
-
-def _run_single(make: Callable[[], Any], options: WorkerOptions) -> None:
+def _run_single(worker: Worker, make: Callable[[], Any]) -> None:
     """Run one RQ worker in this process, and a fresh one whenever RQ quits unasked.
 
     RQ's worker quits on any error it did not expect, and a Redis restart while a job runs is
@@ -176,52 +153,41 @@ def _run_single(make: Callable[[], Any], options: WorkerOptions) -> None:
     worker when one dies; this does the same for ``-c 1``, so a Redis outage never ends
     ``taskbridge worker``.
     """
-    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        while not options.stop.is_set():
-            try:
-                worker = make()  # RQ names its connection, so this needs Redis too
-            except (RedisConnectionError, RedisTimeoutError) as exc:
-                logger.warning("cannot start an RQ worker: %s; trying again in %gs", exc,
-                               _RESTART_DELAY)
-            else:
-                if _work(worker, options):
+    stop = worker.options.stop
+    while not stop.is_set():
+        try:
+            rq_worker = make()  # RQ names its connection, so this needs Redis too
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            logger.warning("cannot start an RQ worker: %s; trying again in %gs", exc,
+                           _RESTART_DELAY)
+        else:
+            with restored_signals():  # until the next one, SIGTERM/SIGINT set options.stop
+                if _work(worker, rq_worker):
                     return
-                # Until the next worker installs RQ's handlers, SIGTERM/SIGINT set options.stop.
-                for signum, handler in previous.items():
-                    signal.signal(signum, handler)
-                logger.warning("RQ worker %s quit without being asked to (is Redis reachable?); "
-                               "starting a new one in %gs", worker.name, _RESTART_DELAY)
-            options.stop.wait(_RESTART_DELAY)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            logger.warning("RQ worker %s quit without being asked to (is Redis reachable?); "
+                           "starting a new one in %gs", rq_worker.name, _RESTART_DELAY)
+        stop.wait(_RESTART_DELAY)
 
 
-def _work(worker: Any, options: WorkerOptions) -> bool:
-    """Run ``worker`` until it returns; True when it stopped because it was asked to."""
-    worker._install_signal_handlers()  # RQ's warm shutdown, from this instant on
-    if options.stop.is_set():
+def _work(worker: Worker, rq_worker: Any) -> bool:
+    """Run ``rq_worker`` until it returns; True when it stopped because it was asked to."""
+    rq_worker._install_signal_handlers()  # RQ's warm shutdown, from this instant on
+    if worker.options.stop.is_set():
         return True
 
     def ask_rq_to_stop() -> None:
-        if worker._shutdown_requested_date is None:  # not already shutting down
+        if rq_worker._shutdown_requested_date is None:  # not already shutting down
             os.kill(os.getpid(), signal.SIGTERM)
 
-    done = threading.Event()
-    relay = _relay(options.stop, done, ask_rq_to_stop)
     try:
-        try:
-            worker.work(with_scheduler=True, logging_level=_log_level())
-        finally:
-            done.set()
-            relay.join()
+        with worker.when_stopped(ask_rq_to_stop):
+            rq_worker.work(with_scheduler=True, logging_level=_log_level())
     except StopRequested:
         return True  # the relay's signal landed just as RQ returned: we are stopping anyway
     except (RedisConnectionError, RedisTimeoutError):
         # Registering the worker's birth or death needs Redis, and RQ lets that error out.
-        logger.error("RQ worker %s lost Redis", worker.name, exc_info=True)
-    return worker._shutdown_requested_date is not None or options.stop.is_set()
+        logger.error("RQ worker %s lost Redis", rq_worker.name, exc_info=True)
+    return rq_worker._shutdown_requested_date is not None or worker.options.stop.is_set()
 
 
 class _Pool(WorkerPool):
@@ -253,18 +219,3 @@ def _pool_child(connect: tuple[Any, Any, dict[str, Any]], queues: list[str], mod
     make_worker(connection, queues, mode, name=name).work(
         with_scheduler=True, logging_level=_log_level()
     )
-
-
-def _run_pool(pool: _Pool, options: WorkerOptions) -> None:
-    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
-    if options.stop.is_set():
-        return
-    done = threading.Event()
-    relay = _relay(options.stop, done, pool.request_stop)
-    try:
-        pool.start(burst=False, logging_level=_log_level())
-    finally:
-        done.set()
-        relay.join()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
