@@ -29,7 +29,7 @@ class Capabilities:
     timeouts: bool = True
     #: ``priority=`` orders waiting tasks on one queue.
     priority: bool = True
-    #: A RUNNING task can be told to stop (cooperatively, through ``context.cancelled``).
+    #: A RUNNING task can be told to stop (cooperatively, through ``context.canceled``).
     cancel_running: bool = True
     #: ``delay=`` / ``run_at=`` are honoured to within a second.
     delays: bool = True

@@ -15,7 +15,7 @@ import pytest
 import taskbridge
 from taskbridge import Status, task
 from taskbridge._record import ErrorInfo
-from taskbridge._schedules.entries import forget_code_schedule, periodic
+from taskbridge._schedules.registry import forget_code_schedule, periodic
 from taskbridge._schedules.values import Every
 from taskbridge.cli import main
 

@@ -223,17 +223,17 @@ def test_bad_progress_fails_the_task(bridge: Bridge, percent: Any) -> None:
 def test_a_running_task_sees_cancel_through_its_heartbeat(
     bridge: Bridge, recorder: Recorder
 ) -> None:
-    """cancel() from another thread sets context.cancelled; a task that stops ends CANCELED."""
+    """cancel() from another thread sets context.canceled; a task that stops ends CANCELED."""
 
-    @task(name="exec.cancellable", context=True)
-    def cancellable(context: TaskContext) -> None:
+    @task(name="exec.cancelable", context=True)
+    def cancelable(context: TaskContext) -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            context.raise_if_cancelled()
+            context.raise_if_canceled()
             time.sleep(0.01)
         raise AssertionError("cancel never reached the task")
 
-    result = cancellable.using(bridge=bridge).enqueue()
+    result = cancelable.using(bridge=bridge).enqueue()
 
     def cancel_once_running() -> None:
         deadline = time.monotonic() + 10
@@ -241,10 +241,10 @@ def test_a_running_task_sees_cancel_through_its_heartbeat(
             time.sleep(0.01)
         result.cancel()
 
-    canceller = threading.Thread(target=cancel_once_running)
-    canceller.start()
+    canceler = threading.Thread(target=cancel_once_running)
+    canceler.start()
     run_all(bridge)
-    canceller.join()
+    canceler.join()
     assert result.refresh().status is Status.CANCELED
     assert recorder.of(result.id)[-1] == "canceled"
 

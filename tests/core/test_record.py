@@ -35,7 +35,7 @@ records = st.builds(
     cancel_requested=st.booleans(),
     worker=st.none() | text,
     envelope=st.none() | envelopes,
-    chain_id=st.none() | text,
+    first_step=st.none() | text,
     retried_as=st.none() | text,
 )
 

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 import taskbridge
-from taskbridge import InvalidTaskOptions, Status, task
+from taskbridge import InvalidTaskOptions, ScheduleNotFound, Status, task
 from taskbridge._record import Record
-from taskbridge._schedules.entries import ScheduleEntry, code_schedules, periodic
+from taskbridge._schedules.entry import ScheduleEntry
+from taskbridge._schedules.registry import code_schedules, periodic
 from taskbridge._schedules.scheduler import (
     CLAIM_QUEUE,
     CLAIM_TASK,
@@ -91,7 +92,7 @@ def test_manage_schedules_in_the_store(bridge: taskbridge.Bridge) -> None:
 def test_unknown_schedule_names_the_known_ones(bridge: taskbridge.Bridge) -> None:
     """Pausing a schedule nobody added is an error listing the stored schedules."""
     bridge.schedules.add("a", record_tick, Every(minutes=1))
-    with pytest.raises(InvalidTaskOptions, match="no schedule named 'b'; stored schedules: a"):
+    with pytest.raises(ScheduleNotFound, match="no schedule named 'b'; stored schedules: a"):
         bridge.schedules.pause("b")
 
 

@@ -94,7 +94,7 @@ class CeleryBackend:
 
     def cancel(self, envelope_id: str) -> None:
         """Celery's revoke, without terminate: a waiting message is skipped; a running task
-        stops cooperatively through ``context.cancelled``, which the store already relays."""
+        stops cooperatively through ``context.canceled``, which the store already relays."""
         try:
             self.app.control.revoke(envelope_id)
         except (OSError, KombuError):
