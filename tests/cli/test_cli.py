@@ -209,6 +209,19 @@ def test_schedules_add_pause_resume_remove_list(
     assert run(capsys, "schedules", "remove", "nightly", "--url", url)[0] == 1
 
 
+@pytest.mark.parametrize("action", ["pause", "resume", "remove"])
+def test_schedules_action_on_an_unknown_name_is_one_line_exit_1(
+    action: str, url: str, bridge: taskbridge.Bridge, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pause, resume or remove of a schedule nobody stored exits 1 with one line naming it."""
+    bridge.schedules.add("known", add, Every(minutes=5))
+    code, out, err = run(capsys, "schedules", action, "unknown", "--url", url)
+    assert (code, out) == (1, "")
+    assert err.startswith("taskbridge: error: no schedule named 'unknown'")
+    assert err.count("\n") == 1
+    assert [e.name for e in bridge.schedules.list()] == ["known"]
+
+
 @pytest.mark.parametrize(("when", "message"), [
     (["--cron", "61 * * * *"], "invalid cron expression"),
     (["--cron", "* * * * *", "--tz", "Nowhere/Land"], "unknown time zone"),

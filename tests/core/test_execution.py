@@ -15,7 +15,10 @@ from taskbridge import (
     Retry,
     RetryPolicy,
     Status,
+    TaskBridgeError,
+    TaskCanceled,
     TaskContext,
+    WorkerLost,
     task,
 )
 from taskbridge._bridge import record_for
@@ -249,6 +252,21 @@ def test_a_running_task_sees_cancel_through_its_heartbeat(
     assert recorder.of(result.id)[-1] == "canceled"
 
 
+def test_the_old_cancelled_spellings_still_work_and_warn() -> None:
+    """context.cancelled and raise_if_cancelled() still answer, with a DeprecationWarning
+    pointing at the caller."""
+    context = TaskContext("id", "exec.old", 1, 1, lambda percent, message: None)
+    with pytest.warns(DeprecationWarning, match="use context.canceled") as caught:
+        assert context.cancelled is False
+    assert caught[0].filename == __file__
+    context._canceled.set()
+    renamed = r"use context.raise_if_canceled\(\)"
+    with pytest.warns(DeprecationWarning, match=renamed) as caught, pytest.raises(TaskCanceled):
+        context.raise_if_cancelled()
+    assert caught[0].filename == __file__
+    assert context.canceled is True
+
+
 def stale_running(bridge: Bridge, attempts: int) -> Any:
     """Enqueue a task and mark it RUNNING by a worker whose heartbeat stopped long ago."""
     result = flaky.using(bridge=bridge).enqueue(0)
@@ -282,6 +300,15 @@ def test_recovery_fails_a_lost_task_on_its_last_attempt(bridge: Bridge) -> None:
     assert result.refresh().error is not None
     assert result.error.message.startswith("worker lost")
     assert bridge.failed()[0].id == result.id
+
+
+def test_a_lost_worker_is_stored_as_the_exported_worker_lost_error(bridge: Bridge) -> None:
+    """The error type stored for a lost worker is taskbridge.WorkerLost, a TaskBridgeError."""
+    result = stale_running(bridge, attempts=3)
+    recover_lost(bridge)
+    assert result.refresh().error is not None
+    assert result.error.type == "taskbridge.WorkerLost"
+    assert issubclass(WorkerLost, TaskBridgeError)
 
 
 def test_recovery_leaves_live_tasks_alone(bridge: Bridge) -> None:

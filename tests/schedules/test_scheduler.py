@@ -201,6 +201,24 @@ def test_unregistered_task_is_logged_not_fatal(
     assert [r.message.count("nowhere.task") > 0 for r in caplog.records] == [True]
 
 
+def test_an_unreadable_stored_schedule_is_skipped_with_one_warning(
+    bridge: taskbridge.Bridge, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stored schedule that cannot be read is left out of the listing, with one warning,
+    and the scheduler still runs the others."""
+    add_every_second(bridge, "good")
+    bridge.store.put_schedule("broken", {"task": record_tick.name})  # no "schedule" field
+    scheduler = Scheduler(bridge)
+    with caplog.at_level(logging.WARNING, logger="taskbridge.schedules"):
+        assert [e.name for e in bridge.schedules.list()] == ["good"]
+        [sent] = scheduler.run_once(now=T0 + 1.5)
+        assert scheduler.seconds_until_next(now=T0 + 1.5) >= 0
+    assert sent.schedule == "good"
+    assert [r.getMessage() for r in caplog.records] == [
+        "skipping unreadable schedule 'broken': stored schedule 'broken' lacks 'schedule'"
+    ]
+
+
 def test_running_scheduler_picks_up_changes_and_stops(bridge: taskbridge.Bridge) -> None:
     """A running scheduler sees a schedule added after it started, and stops on request."""
     stop = threading.Event()
