@@ -41,6 +41,7 @@ class Signature:
     kwargs: dict[str, Any] = attrs.field(factory=dict)
 
     def enqueue(self) -> Result:
+        """Enqueue the task alone with these arguments, as ``task.enqueue(*args, **kwargs)``."""
         return self.task.bridge.enqueue_calls([(self.task, self.args, self.kwargs)])[0]
 
 

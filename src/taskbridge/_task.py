@@ -126,6 +126,14 @@ class TaskContext:
         if self.canceled:
             raise TaskCanceled()
 
+    def set_progress(self, percent: float, message: str = "") -> None:
+        """Report progress, visible in ``result.progress`` from every process."""
+        if isinstance(percent, bool) or not isinstance(percent, int | float):
+            raise InvalidTaskOptions(f"progress percent must be a number, got {percent!r}")
+        if not 0 <= percent <= 100:
+            raise InvalidTaskOptions(f"progress percent must be 0-100, got {percent!r}")
+        self._report_progress(float(percent), str(message))
+
     @property
     def cancelled(self) -> bool:
         """Deprecated spelling of :attr:`canceled`."""
@@ -136,14 +144,6 @@ class TaskContext:
         """Deprecated spelling of :meth:`raise_if_canceled`."""
         _deprecated("context.raise_if_cancelled()", "context.raise_if_canceled()")
         self.raise_if_canceled()
-
-    def set_progress(self, percent: float, message: str = "") -> None:
-        """Report progress, visible in ``result.progress`` from every process."""
-        if isinstance(percent, bool) or not isinstance(percent, int | float):
-            raise InvalidTaskOptions(f"progress percent must be a number, got {percent!r}")
-        if not 0 <= percent <= 100:
-            raise InvalidTaskOptions(f"progress percent must be 0-100, got {percent!r}")
-        self._report_progress(float(percent), str(message))
 
 
 def _deprecated(old: str, new: str) -> None:
