@@ -2,6 +2,7 @@
 
 from taskbridge._backend import Backend, Capabilities, WorkerOptions
 from taskbridge._bridge import Bridge, configure, get_bridge
+from taskbridge._chains import Chain, Signature, chain
 from taskbridge._config import Settings
 from taskbridge._envelope import Envelope
 from taskbridge._errors import (
@@ -13,22 +14,24 @@ from taskbridge._errors import (
     InvalidTaskOptions,
     ResultNotFound,
     Retry,
+    ScheduleNotFound,
     TaskBridgeError,
     TaskCanceled,
     TaskFailed,
     TaskNotRegistered,
     TaskTimeout,
     UnsupportedFeature,
+    WorkerLost,
 )
 from taskbridge._hooks import hookimpl
 from taskbridge._record import ErrorInfo, Record
 from taskbridge._result import Result
 from taskbridge._retry import RetryPolicy
-from taskbridge._schedules.entries import periodic
+from taskbridge._schedules.registry import periodic
 from taskbridge._schedules.values import At, Cron, Every, Solar
 from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter, StateStore
-from taskbridge._task import Chain, Signature, Task, TaskContext, chain, task
+from taskbridge._task import Task, TaskContext, task
 
 __version__ = "0.1.0"
 
@@ -54,6 +57,7 @@ __all__ = [
     "ResultNotFound",
     "Retry",
     "RetryPolicy",
+    "ScheduleNotFound",
     "Settings",
     "Signature",
     "Solar",
@@ -67,6 +71,7 @@ __all__ = [
     "TaskNotRegistered",
     "TaskTimeout",
     "UnsupportedFeature",
+    "WorkerLost",
     "WorkerOptions",
     "__version__",
     "chain",

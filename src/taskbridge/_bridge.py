@@ -7,16 +7,15 @@ import contextlib
 import fnmatch
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from taskbridge import _json, _registry
+from taskbridge import _chains, _json, _registry
 from taskbridge._backend import Backend, Capabilities
 from taskbridge._config import BackendURL, Settings, check_queue
-from taskbridge._envelope import Envelope, Step
+from taskbridge._envelope import Envelope, Step, new_id
 from taskbridge._errors import (
     EnqueueError,
     InvalidTaskOptions,
@@ -33,16 +32,10 @@ from taskbridge._stores.base import RecordFilter, StateStore
 if TYPE_CHECKING:
     import pluggy
 
-    from taskbridge._schedules.entries import ScheduleManager
-    from taskbridge._task import Signature, Task
-
-CHAIN_TASK_NAME = "taskbridge.chain"
+    from taskbridge._schedules.manager import ScheduleManager
+    from taskbridge._task import Task
 
 Call = tuple["Task[Any, Any]", Sequence[Any], Mapping[str, Any]]
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
 
 
 class Bridge:
@@ -93,7 +86,7 @@ class Bridge:
         chain_id: str | None = None,
     ) -> tuple[Record, Envelope]:
         """Check everything about one call and build its record and envelope; sends nothing."""
-        if not _registered_same(task):
+        if not _registry.is_registered(task):
             raise TaskNotRegistered(
                 f"task {task.name!r} is not registered in this process; define it with @task "
                 "at module level so workers can import it"
@@ -157,37 +150,6 @@ class Bridge:
         """Enqueue a registered task by name."""
         return _registry.lookup(task_name).using(bridge=self).enqueue(*args, **kwargs)
 
-    def enqueue_chain(self, steps: Sequence[Signature]) -> Result:
-        """Store a chain's own record and send its first step; returns the chain's handle."""
-        now = time.time()
-        chain_id = new_id()
-        rest = tuple(
-            Step(s.task.name, s.args, s.kwargs, s.task.options.queue, s.task.options.priority)
-            for s in steps[1:]
-        )
-        for later in steps[1:]:
-            if not _registered_same(later.task):
-                raise TaskNotRegistered(
-                    f"chain step {later.task.name!r} is not registered in this process; define "
-                    "it with @task at module level so workers can import it"
-                )
-            _json.check_arguments(later.args, later.kwargs)
-        first = steps[0]
-        record, envelope = self._prepare(
-            first.task, first.args, first.kwargs, now, chain=rest, chain_id=chain_id
-        )
-        chain_record = Record(
-            id=chain_id,
-            task_name=CHAIN_TASK_NAME,
-            queue=record.queue,
-            status=Status.PENDING,
-            kwargs={"steps": [s.task.name for s in steps]},
-            enqueued_at=now,
-            chain_id=envelope.id,
-        )
-        stored = self._send([chain_record, record], [envelope], now)
-        return Result(self, stored[0])
-
     def _send(
         self, records: Sequence[Record], envelopes: Sequence[Envelope], now: float
     ) -> list[Record]:
@@ -212,7 +174,7 @@ class Bridge:
                     with self._translated("send", len(to_send)):
                         backend.publish(to_send)
             except EnqueueError:
-                self.store.discard([r.id for r in stored if r.id in fresh or _is_chain(r, fresh)])
+                self.store.discard([r.id for r in stored if r.id in fresh])
                 raise
         for record in stored:
             if not record.deduplicated:
@@ -254,18 +216,11 @@ class Bridge:
         record = self.store.cancel(id, now=time.time())
         if record.status is Status.CANCELED:
             self.hooks.taskbridge_canceled(record=record)
-        if record.task_name == CHAIN_TASK_NAME:
-            self._cancel_chain_step(record)
+        if _chains.is_chain(record):
+            _chains.cancel_first_step(self, record)
         elif not record.status.is_final or record.status is Status.CANCELED:
             self.backend.cancel(id)
         return Result(self, record)
-
-    def _cancel_chain_step(self, chain_record: Record) -> None:
-        # The chain record points at the step currently in flight; cancel that one too.
-        step_id = chain_record.chain_id
-        if step_id:
-            self.store.cancel(step_id, now=time.time())
-            self.backend.cancel(step_id)
 
     def list(self, filter: RecordFilter | None = None, *, limit: int = 100, offset: int = 0,
              **criteria: Any) -> builtins.list[Result]:
@@ -302,7 +257,7 @@ class Bridge:
 
     @property
     def schedules(self) -> ScheduleManager:
-        from taskbridge._schedules.entries import ScheduleManager
+        from taskbridge._schedules.manager import ScheduleManager
 
         if self._schedules is None:
             self._schedules = ScheduleManager(self)
@@ -318,15 +273,6 @@ class Bridge:
     def close(self) -> None:
         self.backend.close()
         self.store.close()
-
-
-def _registered_same(task: Task[Any, Any]) -> bool:
-    other = _registry.all_tasks().get(task.name)
-    return other is not None and other.func is task.func
-
-
-def _is_chain(record: Record, fresh: set[str]) -> bool:
-    return record.task_name == CHAIN_TASK_NAME and record.chain_id in fresh
 
 
 def record_for(envelope: Envelope) -> Record:

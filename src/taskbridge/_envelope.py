@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import attrs
@@ -11,6 +12,11 @@ from taskbridge._errors import ArgumentsNotSerializable
 
 #: Bumped when the wire format changes incompatibly; workers refuse other versions.
 ENVELOPE_VERSION = 1
+
+
+def new_id() -> str:
+    """A fresh execution id."""
+    return uuid.uuid4().hex
 
 
 def _to_tuple(value: Any) -> tuple[Any, ...]:

@@ -10,11 +10,13 @@
     ├── InvalidTaskOptions            (also ValueError) bad queue, priority, run_at, ...
     ├── DuplicateTaskName             (also ValueError) two tasks registered under one name
     ├── EnqueueError                  the backend could not be reached or refused
-    │   └── TaskNotRegistered         (also LookupError) a name nobody registered
+    ├── TaskNotRegistered             (also LookupError) a task name nobody registered
     ├── ResultNotFound                (also LookupError) an id nobody knows
+    ├── ScheduleNotFound              (also LookupError) a schedule name nobody stored
     ├── TaskFailed                    raised by Result.wait() for a FAILED task
     ├── TaskCanceled                  raised by Result.wait() for a CANCELED task
     ├── TaskTimeout                   an attempt ran past its timeout
+    ├── WorkerLost                    the error of an attempt whose worker died
     └── Retry                         raised by a task to ask for another attempt
 """
 
@@ -58,12 +60,17 @@ class EnqueueError(TaskBridgeError):
     """The backend could not be reached or refused the task; nothing was written."""
 
 
-class TaskNotRegistered(EnqueueError, LookupError):
-    """No task is registered under the name asked for."""
+class TaskNotRegistered(TaskBridgeError, LookupError):
+    """No task is registered under the name asked for: the module defining it was not
+    imported (a programming or deployment error; trying again will not help)."""
 
 
 class ResultNotFound(TaskBridgeError, LookupError):
     """No execution record exists for the id (never known, or expired)."""
+
+
+class ScheduleNotFound(TaskBridgeError, LookupError):
+    """No schedule is stored under the name asked for."""
 
 
 class TaskFailed(TaskBridgeError):
@@ -78,7 +85,7 @@ class TaskFailed(TaskBridgeError):
 
 class TaskCanceled(TaskBridgeError):
     """The task ended CANCELED (raised by ``Result.wait``), or, raised inside a task, the task
-    stopping because it was asked to (``context.raise_if_cancelled()``)."""
+    stopping because it was asked to (``context.raise_if_canceled()``)."""
 
     def __init__(self, result: Result | None = None) -> None:
         if result is None:
@@ -90,6 +97,12 @@ class TaskCanceled(TaskBridgeError):
 
 class TaskTimeout(TaskBridgeError):
     """An attempt ran longer than the task's ``timeout`` and was stopped."""
+
+
+class WorkerLost(TaskBridgeError):
+    """The worker running an attempt stopped sending heartbeats (killed, out of memory, its
+    host gone). Never raised: it is the ``ErrorInfo.type`` crash recovery stores for that
+    attempt (``"taskbridge.WorkerLost"``)."""
 
 
 class Retry(TaskBridgeError):

@@ -15,19 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from taskbridge import _json, _registry
-from taskbridge._envelope import Envelope, Step
+from taskbridge import _chains, _json, _registry
+from taskbridge._envelope import Envelope
 from taskbridge._errors import (
     ArgumentsNotSerializable,
     Retry,
-    TaskBridgeError,
     TaskCanceled,
     TaskNotRegistered,
     TaskTimeout,
+    WorkerLost,
 )
 from taskbridge._heartbeat import heartbeats
 from taskbridge._outage import ride_out
-from taskbridge._record import ErrorInfo, Record
+from taskbridge._record import ErrorInfo, Record, type_name
 from taskbridge._status import WAITING, Status
 from taskbridge._task import TaskContext
 
@@ -55,7 +55,7 @@ def execute(bridge: Bridge, envelope: Envelope, *, worker: str | None = None) ->
     store = bridge.store
     worker = worker or worker_name()
     now = time.time()
-    if envelope.chain_id is not None and _chain_canceled(bridge, envelope):
+    if _chains.canceled_before_start(bridge, envelope):
         return None
     record = store.start(envelope.id, envelope.attempt, worker=worker, now=now)
     if record is None:
@@ -63,8 +63,7 @@ def execute(bridge: Bridge, envelope: Envelope, *, worker: str | None = None) ->
                     "delivery, canceled or finished)", envelope.task_name, envelope.id,
                     envelope.attempt)
         return None
-    if envelope.chain_id is not None:
-        store.start(envelope.chain_id, 1, worker=worker, now=now)
+    _chains.step_started(bridge, envelope, worker=worker, now=now)
     bridge.hooks.taskbridge_started(record=record)
     try:
         task = _registry.lookup(envelope.task_name)
@@ -92,8 +91,7 @@ def execute(bridge: Bridge, envelope: Envelope, *, worker: str | None = None) ->
     if finished is None:
         return _lost_race(envelope)
     bridge.hooks.taskbridge_succeeded(record=finished)
-    if envelope.chain_id is not None:
-        _advance_chain(bridge, envelope, value)
+    _chains.step_succeeded(bridge, envelope, value)
     return finished
 
 
@@ -152,12 +150,10 @@ def _heartbeat(bridge: Bridge, envelope: Envelope, context: TaskContext) -> Iter
 
     def beat() -> bool:
         flag = bridge.store.heartbeat(envelope.id, envelope.attempt, now=time.time())
-        return bool(flag) or bool(
-            envelope.chain_id and _chain_cancel_requested(bridge, envelope)
-        )
+        return bool(flag) or _chains.cancel_requested(bridge, envelope)
 
     every = min(bridge.settings.heartbeat_interval, 1.0)
-    token = heartbeats.add(beat, every, context._cancelled.set)
+    token = heartbeats.add(beat, every, context._canceled.set)
     try:
         yield
     finally:
@@ -170,7 +166,7 @@ def _handle_failure(
 ) -> Record | None:
     error = ErrorInfo.from_exception(exc)
     store = bridge.store
-    if isinstance(exc, TaskCanceled) or (context.cancelled and not isinstance(exc, Retry)):
+    if isinstance(exc, TaskCanceled) or (context.canceled and not isinstance(exc, Retry)):
         finished = _persist(
             bridge, store.finish, envelope.id, envelope.attempt, Status.CANCELED, now=time.time(),
             idempotency_ttl=bridge.settings.idempotency_ttl, error=error,
@@ -178,7 +174,7 @@ def _handle_failure(
         if finished is None:
             return _lost_race(envelope)
         bridge.hooks.taskbridge_canceled(record=finished)
-        _end_chain(bridge, envelope, Status.CANCELED, error)
+        _chains.end(bridge, envelope, Status.CANCELED, error)
         return finished
     retryable = not isinstance(exc, ArgumentsNotSerializable | TaskNotRegistered)
     if retryable and task.retry.should_retry(exc, envelope.attempt):
@@ -215,7 +211,7 @@ def _finish_failed(bridge: Bridge, envelope: Envelope, error: ErrorInfo) -> Reco
     if finished is None:
         return _lost_race(envelope)
     bridge.hooks.taskbridge_failed(record=finished)
-    _end_chain(bridge, envelope, Status.FAILED, error)
+    _chains.end(bridge, envelope, Status.FAILED, error)
     return finished
 
 
@@ -273,76 +269,6 @@ def _lost_race(envelope: Envelope) -> Record | None:
     return None
 
 
-# -- chains ------------------------------------------------------------------------------------
-
-
-def _chain_cancel_requested(bridge: Bridge, envelope: Envelope) -> bool:
-    assert envelope.chain_id is not None
-    chain = bridge.store.get_many([envelope.chain_id])[0]
-    return chain is None or chain.cancel_requested or chain.status is Status.CANCELED
-
-
-def _chain_canceled(bridge: Bridge, envelope: Envelope) -> bool:
-    """Before a step starts: if its chain was canceled, cancel the step and end the chain."""
-    if not _chain_cancel_requested(bridge, envelope):
-        return False
-    now = time.time()
-    step = bridge.store.cancel(envelope.id, now=now)
-    if step.status is Status.CANCELED:
-        bridge.hooks.taskbridge_canceled(record=step)
-    _end_chain(bridge, envelope, Status.CANCELED, None)
-    return True
-
-
-def _advance_chain(bridge: Bridge, envelope: Envelope, value: Any) -> None:
-    assert envelope.chain_id is not None
-    if not envelope.chain:
-        _end_chain(bridge, envelope, Status.SUCCEEDED, None, value)
-        return
-    if _chain_cancel_requested(bridge, envelope):
-        _end_chain(bridge, envelope, Status.CANCELED, None)
-        return
-    step: Step = envelope.chain[0]
-    try:
-        task = _registry.lookup(step.task_name)
-        if step.queue is not None or step.priority is not None:
-            task = task.using(queue=step.queue, priority=step.priority)
-        record, following = bridge._prepare(
-            task, (value, *step.args), step.kwargs, time.time(),
-            chain=envelope.chain[1:], chain_id=envelope.chain_id,
-        )
-        bridge._send([record], [following], following.enqueued_at)
-    except TaskBridgeError as exc:
-        _end_chain(bridge, envelope, Status.FAILED, ErrorInfo.from_exception(exc))
-
-
-def _end_chain(
-    bridge: Bridge, envelope: Envelope, status: Status, error: ErrorInfo | None, value: Any = None
-) -> None:
-    if envelope.chain_id is None:
-        return
-    store = bridge.store
-    chain = store.get_many([envelope.chain_id])[0]
-    if chain is None or chain.status.is_final:
-        return
-    if chain.status is not Status.RUNNING:
-        # Canceled before its first step ever ran.
-        record: Record | None = store.cancel(envelope.chain_id, now=time.time())
-    else:
-        record = store.finish(
-            envelope.chain_id, 1, status, now=time.time(),
-            idempotency_ttl=bridge.settings.idempotency_ttl, value=value, error=error,
-        )
-    if record is None or not record.status.is_final:
-        return
-    hook = {
-        Status.SUCCEEDED: bridge.hooks.taskbridge_succeeded,
-        Status.FAILED: bridge.hooks.taskbridge_failed,
-        Status.CANCELED: bridge.hooks.taskbridge_canceled,
-    }[record.status]
-    hook(record=record)
-
-
 # -- crash recovery ------------------------------------------------------------------------------
 
 
@@ -352,10 +278,10 @@ def recover_lost(bridge: Bridge, *, now: float | None = None) -> list[Record]:
     silent_since = now - 2 * bridge.settings.heartbeat_interval
     handled: list[Record] = []
     for record in bridge.store.stale(before=silent_since):
-        if record.task_name == "taskbridge.chain" or record.envelope is None:
+        if _chains.is_chain(record) or record.envelope is None:
             continue
         current = attrs.evolve(record.envelope, attempt=record.attempts)
-        error = ErrorInfo("taskbridge.WorkerLost", WORKER_LOST, "")
+        error = ErrorInfo(type_name(WorkerLost), WORKER_LOST)
         if record.attempts < record.max_attempts:
             outcome = schedule_retry(bridge, current, error, 0.0)
         else:

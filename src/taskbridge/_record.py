@@ -12,6 +12,13 @@ from taskbridge._envelope import Envelope
 from taskbridge._status import Status
 
 
+def type_name(kind: type[BaseException]) -> str:
+    """How an error's type is stored: ``KeyError``, ``taskbridge.TaskTimeout``, ``app.Oops``."""
+    if kind.__module__ == "builtins":
+        return kind.__qualname__
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
 @attrs.frozen
 class ErrorInfo:
     """What went wrong in a failed attempt."""
@@ -23,11 +30,8 @@ class ErrorInfo:
     @classmethod
     def from_exception(cls, error: BaseException) -> ErrorInfo:
         kind = type(error)
-        name = kind.__qualname__ if kind.__module__ == "builtins" else (
-            f"{kind.__module__}.{kind.__qualname__}"
-        )
         trace = "".join(_traceback.format_exception(kind, error, error.__traceback__))
-        return cls(name, str(error), trace)
+        return cls(type_name(kind), str(error), trace)
 
     def to_dict(self) -> dict[str, str]:
         return {"type": self.type, "message": self.message, "traceback": self.traceback}
@@ -68,8 +72,8 @@ class Record:
     worker: str | None = None
     #: The envelope of the next attempt to run, so crash recovery and ``retry`` can resend it.
     envelope: Envelope | None = None
-    #: For a chain's own record: the ids of its steps' records, in order, as they are created.
-    chain_id: str | None = None
+    #: For a chain's own record: the id of its first step's record.
+    first_step: str | None = None
     #: Set on a record that ``Bridge.retry`` re-enqueued; the id of the new execution.
     retried_as: str | None = None
     #: True on the value returned for an enqueue that matched a live idempotency key.
@@ -99,7 +103,7 @@ class Record:
             "cancel_requested": self.cancel_requested,
             "worker": self.worker,
             "envelope": self.envelope.to_dict() if self.envelope else None,
-            "chain_id": self.chain_id,
+            "first_step": self.first_step,
             "retried_as": self.retried_as,
         }
 
@@ -132,7 +136,8 @@ class Record:
             cancel_requested=bool(data.get("cancel_requested", False)),
             worker=data.get("worker"),
             envelope=Envelope.from_dict(envelope) if envelope else None,
-            chain_id=data.get("chain_id"),
+            # Records written by taskbridge 0.1.0 name it "chain_id".
+            first_step=data.get("first_step", data.get("chain_id")),
             retried_as=data.get("retried_as"),
         )
 

@@ -53,6 +53,13 @@ def lookup(name: str) -> Task[Any, Any]:
         ) from None
 
 
+def is_registered(task: Task[Any, Any]) -> bool:
+    """True when ``task`` itself, not another function under its name, is registered."""
+    with _lock:
+        other = _tasks.get(task.name)
+    return other is not None and other.func is task.func
+
+
 def all_tasks() -> dict[str, Task[Any, Any]]:
     """A snapshot of every registered task by name."""
     with _lock:

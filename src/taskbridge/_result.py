@@ -56,25 +56,90 @@ class Result:
     def bridge(self) -> Bridge:
         return self._bridge
 
-    id = property(lambda self: self._record.id, doc="Opaque unique id.")
-    task_name = property(lambda self: self._record.task_name)
-    queue = property(lambda self: self._record.queue)
-    status = property(lambda self: self._record.status)
-    value = property(lambda self: self._record.value, doc="The return value once SUCCEEDED.")
-    error = property(lambda self: self._record.error)
-    attempts = property(lambda self: self._record.attempts)
-    max_attempts = property(lambda self: self._record.max_attempts)
-    progress = property(lambda self: self._record.progress)
-    args = property(lambda self: list(self._record.args))
-    kwargs = property(lambda self: dict(self._record.kwargs))
-    priority = property(lambda self: self._record.priority)
-    idempotency_key = property(lambda self: self._record.idempotency_key)
-    deduplicated = property(lambda self: self._record.deduplicated)
-    retried_as = property(lambda self: self._record.retried_as)
-    enqueued_at = property(lambda self: _utc(self._record.enqueued_at))
-    run_at = property(lambda self: _utc(self._record.run_at))
-    started_at = property(lambda self: _utc(self._record.started_at))
-    finished_at = property(lambda self: _utc(self._record.finished_at))
+    @property
+    def id(self) -> str:
+        """Opaque unique id."""
+        return self._record.id
+
+    @property
+    def task_name(self) -> str:
+        return self._record.task_name
+
+    @property
+    def queue(self) -> str:
+        return self._record.queue
+
+    @property
+    def status(self) -> Status:
+        return self._record.status
+
+    @property
+    def value(self) -> Any:
+        """The return value once SUCCEEDED."""
+        return self._record.value
+
+    @property
+    def error(self) -> ErrorInfo | None:
+        """What went wrong, once FAILED (and of the last failed attempt while RETRYING)."""
+        return self._record.error
+
+    @property
+    def attempts(self) -> int:
+        """Attempts started so far."""
+        return self._record.attempts
+
+    @property
+    def max_attempts(self) -> int:
+        return self._record.max_attempts
+
+    @property
+    def progress(self) -> tuple[float, str] | None:
+        """``(percent, message)`` as last set by the task."""
+        return self._record.progress
+
+    @property
+    def args(self) -> list[Any]:
+        return list(self._record.args)
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self._record.kwargs)
+
+    @property
+    def priority(self) -> int:
+        return self._record.priority
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self._record.idempotency_key
+
+    @property
+    def deduplicated(self) -> bool:
+        """True when this enqueue matched a live idempotency key and sent nothing."""
+        return self._record.deduplicated
+
+    @property
+    def retried_as(self) -> str | None:
+        """The id of the execution ``bridge.retry`` made of this one."""
+        return self._record.retried_as
+
+    @property
+    def enqueued_at(self) -> dt.datetime | None:
+        return _utc(self._record.enqueued_at)
+
+    @property
+    def run_at(self) -> dt.datetime | None:
+        """When a delayed task may start."""
+        return _utc(self._record.run_at)
+
+    @property
+    def started_at(self) -> dt.datetime | None:
+        """When the last attempt started."""
+        return _utc(self._record.started_at)
+
+    @property
+    def finished_at(self) -> dt.datetime | None:
+        return _utc(self._record.finished_at)
 
     @property
     def duration(self) -> dt.timedelta | None:
@@ -143,6 +208,6 @@ class Result:
             await asyncio.to_thread(self._pause, deadline, step)
 
     def cancel(self) -> Result:
-        """Cancel: PENDING/RETRYING never run; a RUNNING task sees ``context.cancelled``."""
+        """Cancel: PENDING/RETRYING never run; a RUNNING task sees ``context.canceled``."""
         self._record = self._bridge.cancel(self._record.id)._record
         return self

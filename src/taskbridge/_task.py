@@ -1,4 +1,4 @@
-"""Tasks: the ``@task`` decorator, enqueue options, signatures and the task's context."""
+"""Tasks: the ``@task`` decorator, enqueue options and the task's context."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import inspect
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import (
     TYPE_CHECKING,
@@ -22,6 +23,7 @@ from typing import (
 import attrs
 
 from taskbridge import _registry
+from taskbridge._chains import Signature
 from taskbridge._errors import InvalidTaskOptions, TaskCanceled
 from taskbridge._retry import NO_RETRY, RetryPolicy
 
@@ -111,17 +113,17 @@ class TaskContext:
         self.attempt = attempt
         self.max_attempts = max_attempts
         self._report_progress = report_progress
-        self._cancelled = threading.Event()
+        self._canceled = threading.Event()
 
     @property
-    def cancelled(self) -> bool:
+    def canceled(self) -> bool:
         """True once someone called ``cancel()`` on this execution; stop soon if you can."""
-        return self._cancelled.is_set()
+        return self._canceled.is_set()
 
-    def raise_if_cancelled(self) -> None:
+    def raise_if_canceled(self) -> None:
         """Raise :class:`TaskCanceled` if a cancel was requested: the execution then ends
         CANCELED rather than FAILED or SUCCEEDED."""
-        if self.cancelled:
+        if self.canceled:
             raise TaskCanceled()
 
     def set_progress(self, percent: float, message: str = "") -> None:
@@ -131,6 +133,23 @@ class TaskContext:
         if not 0 <= percent <= 100:
             raise InvalidTaskOptions(f"progress percent must be 0-100, got {percent!r}")
         self._report_progress(float(percent), str(message))
+
+    @property
+    def cancelled(self) -> bool:
+        """Deprecated spelling of :attr:`canceled`."""
+        _deprecated("context.cancelled", "context.canceled")
+        return self.canceled
+
+    def raise_if_cancelled(self) -> None:
+        """Deprecated spelling of :meth:`raise_if_canceled`."""
+        _deprecated("context.raise_if_cancelled()", "context.raise_if_canceled()")
+        self.raise_if_canceled()
+
+
+def _deprecated(old: str, new: str) -> None:
+    # stacklevel 3: the warning points at the task's code, not at this helper or the alias.
+    warnings.warn(f"{old} is deprecated; use {new} (one spelling, 'canceled', everywhere)",
+                  DeprecationWarning, stacklevel=3)
 
 
 @attrs.frozen(eq=False)
@@ -217,41 +236,6 @@ def _split_call(item: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     raise InvalidTaskOptions(
         f"enqueue_many items are argument tuples or (args, kwargs) pairs, got {item!r}"
     )
-
-
-@attrs.frozen
-class Signature:
-    """A task with (some of) its arguments, run later as a step of a chain."""
-
-    task: Task[Any, Any]
-    args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = attrs.field(factory=dict)
-
-    def enqueue(self) -> Result:
-        return self.task.bridge.enqueue_calls([(self.task, self.args, self.kwargs)])[0]
-
-
-@attrs.frozen
-class Chain:
-    """Steps run one after another, each receiving the previous value as first argument."""
-
-    steps: tuple[Signature, ...]
-
-    def enqueue(self) -> Result:
-        """Enqueue the first step; returns one :class:`Result` for the whole chain."""
-        return self.steps[0].task.bridge.enqueue_chain(self.steps)
-
-
-def chain(*steps: Signature) -> Chain:
-    """Run ``steps`` in order; see :class:`Chain`."""
-    if not steps:
-        raise InvalidTaskOptions("chain() needs at least one step, e.g. chain(a.s(1), b.s())")
-    for step in steps:
-        if not isinstance(step, Signature):
-            raise InvalidTaskOptions(
-                f"chain() takes signatures such as my_task.s(1), got {step!r}"
-            )
-    return Chain(tuple(steps))
 
 
 @overload

@@ -15,7 +15,7 @@ import pytest
 import taskbridge
 from taskbridge import Status, task
 from taskbridge._record import ErrorInfo
-from taskbridge._schedules.entries import forget_code_schedule, periodic
+from taskbridge._schedules.registry import forget_code_schedule, periodic
 from taskbridge._schedules.values import Every
 from taskbridge.cli import main
 
@@ -207,6 +207,19 @@ def test_schedules_add_pause_resume_remove_list(
     assert run(capsys, "schedules", "remove", "nightly", "--url", url)[0] == 0
     assert run_json(capsys, "schedules", "list", "--url", url) == []
     assert run(capsys, "schedules", "remove", "nightly", "--url", url)[0] == 1
+
+
+@pytest.mark.parametrize("action", ["pause", "resume", "remove"])
+def test_schedules_action_on_an_unknown_name_is_one_line_exit_1(
+    action: str, url: str, bridge: taskbridge.Bridge, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pause, resume or remove of a schedule nobody stored exits 1 with one line naming it."""
+    bridge.schedules.add("known", add, Every(minutes=5))
+    code, out, err = run(capsys, "schedules", action, "unknown", "--url", url)
+    assert (code, out) == (1, "")
+    assert err.startswith("taskbridge: error: no schedule named 'unknown'")
+    assert err.count("\n") == 1
+    assert [e.name for e in bridge.schedules.list()] == ["known"]
 
 
 @pytest.mark.parametrize(("when", "message"), [

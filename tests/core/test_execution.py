@@ -15,7 +15,10 @@ from taskbridge import (
     Retry,
     RetryPolicy,
     Status,
+    TaskBridgeError,
+    TaskCanceled,
     TaskContext,
+    WorkerLost,
     task,
 )
 from taskbridge._bridge import record_for
@@ -223,17 +226,17 @@ def test_bad_progress_fails_the_task(bridge: Bridge, percent: Any) -> None:
 def test_a_running_task_sees_cancel_through_its_heartbeat(
     bridge: Bridge, recorder: Recorder
 ) -> None:
-    """cancel() from another thread sets context.cancelled; a task that stops ends CANCELED."""
+    """cancel() from another thread sets context.canceled; a task that stops ends CANCELED."""
 
-    @task(name="exec.cancellable", context=True)
-    def cancellable(context: TaskContext) -> None:
+    @task(name="exec.cancelable", context=True)
+    def cancelable(context: TaskContext) -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            context.raise_if_cancelled()
+            context.raise_if_canceled()
             time.sleep(0.01)
         raise AssertionError("cancel never reached the task")
 
-    result = cancellable.using(bridge=bridge).enqueue()
+    result = cancelable.using(bridge=bridge).enqueue()
 
     def cancel_once_running() -> None:
         deadline = time.monotonic() + 10
@@ -241,12 +244,27 @@ def test_a_running_task_sees_cancel_through_its_heartbeat(
             time.sleep(0.01)
         result.cancel()
 
-    canceller = threading.Thread(target=cancel_once_running)
-    canceller.start()
+    canceler = threading.Thread(target=cancel_once_running)
+    canceler.start()
     run_all(bridge)
-    canceller.join()
+    canceler.join()
     assert result.refresh().status is Status.CANCELED
     assert recorder.of(result.id)[-1] == "canceled"
+
+
+def test_the_old_cancelled_spellings_still_work_and_warn() -> None:
+    """context.cancelled and raise_if_cancelled() still answer, with a DeprecationWarning
+    pointing at the caller."""
+    context = TaskContext("id", "exec.old", 1, 1, lambda percent, message: None)
+    with pytest.warns(DeprecationWarning, match="use context.canceled") as caught:
+        assert context.cancelled is False
+    assert caught[0].filename == __file__
+    context._canceled.set()
+    renamed = r"use context.raise_if_canceled\(\)"
+    with pytest.warns(DeprecationWarning, match=renamed) as caught, pytest.raises(TaskCanceled):
+        context.raise_if_cancelled()
+    assert caught[0].filename == __file__
+    assert context.canceled is True
 
 
 def stale_running(bridge: Bridge, attempts: int) -> Any:
@@ -282,6 +300,15 @@ def test_recovery_fails_a_lost_task_on_its_last_attempt(bridge: Bridge) -> None:
     assert result.refresh().error is not None
     assert result.error.message.startswith("worker lost")
     assert bridge.failed()[0].id == result.id
+
+
+def test_a_lost_worker_is_stored_as_the_exported_worker_lost_error(bridge: Bridge) -> None:
+    """The error type stored for a lost worker is taskbridge.WorkerLost, a TaskBridgeError."""
+    result = stale_running(bridge, attempts=3)
+    recover_lost(bridge)
+    assert result.refresh().error is not None
+    assert result.error.type == "taskbridge.WorkerLost"
+    assert issubclass(WorkerLost, TaskBridgeError)
 
 
 def test_recovery_leaves_live_tasks_alone(bridge: Bridge) -> None:

@@ -56,6 +56,22 @@ def test_errors_are_also_their_builtin_kind() -> None:
     assert issubclass(taskbridge.UnsupportedFeature, taskbridge.ConfigurationError)
 
 
+def test_lookups_of_unknown_names_are_not_enqueue_errors() -> None:
+    """A task or schedule name nobody registered is a LookupError, never a (transient)
+    EnqueueError."""
+    for error in (taskbridge.TaskNotRegistered, taskbridge.ScheduleNotFound):
+        assert issubclass(error, LookupError)
+        assert not issubclass(error, taskbridge.EnqueueError)
+
+
+def test_the_error_tree_names_every_exception() -> None:
+    """errors.py's docstring draws every exception it defines."""
+    tree = errors.__doc__ or ""
+    defined = [name for name, value in vars(errors).items()
+               if inspect.isclass(value) and issubclass(value, BaseException)]
+    assert [name for name in defined if f" {name} " not in tree.replace("\n", " \n")] == []
+
+
 def test_plugin_interface_all_is_sorted_and_importable() -> None:
     """taskbridge.plugin.__all__ is sorted, without repeats, and every name in it resolves."""
     assert plugin.__all__ == sorted(plugin.__all__)

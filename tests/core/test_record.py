@@ -35,7 +35,7 @@ records = st.builds(
     cancel_requested=st.booleans(),
     worker=st.none() | text,
     envelope=st.none() | envelopes,
-    chain_id=st.none() | text,
+    first_step=st.none() | text,
     retried_as=st.none() | text,
 )
 
@@ -45,6 +45,14 @@ records = st.builds(
 def test_records_round_trip_through_json(record: Record) -> None:
     """A record of JSON values comes back equal from dumps/loads."""
     assert Record.loads(record.dumps()) == record
+
+
+def test_a_chain_record_from_0_1_0_reads_its_first_step() -> None:
+    """A record stored by 0.1.0 names the chain's first step "chain_id"; it loads as first_step."""
+    old = {"id": "c", "task_name": "taskbridge.chain", "queue": "q", "status": "PENDING",
+           "chain_id": "step-1"}
+    assert Record.from_dict(old).first_step == "step-1"
+    assert Record.from_dict(old).to_dict()["first_step"] == "step-1"
 
 
 def test_error_info_from_an_exception() -> None:

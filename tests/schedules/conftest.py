@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 import taskbridge
-from taskbridge._schedules import entries as scheduling
+from taskbridge._schedules import registry as scheduling
 
 
 @pytest.fixture(autouse=True)

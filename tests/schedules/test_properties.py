@@ -6,7 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from taskbridge._schedules.values import Cron, Every, Solar
@@ -149,6 +149,7 @@ def test_hourly_cron_around_each_clock_change(
         if probe.astimezone(zone).utcoffset() != following.astimezone(zone).utcoffset():
             changes.append(following)
         probe = following
+    assume(changes)  # some years have none (Santiago kept summer time through 2015)
     change = changes[1 if fall and len(changes) > 1 else 0]
     cron = Cron(f"{minute} * * * *", tz=tz)
     tick = cron.next_after(change - dt.timedelta(hours=4))

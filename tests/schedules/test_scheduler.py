@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 import taskbridge
-from taskbridge import InvalidTaskOptions, Status, task
+from taskbridge import InvalidTaskOptions, ScheduleNotFound, Status, task
 from taskbridge._record import Record
-from taskbridge._schedules.entries import ScheduleEntry, code_schedules, periodic
+from taskbridge._schedules.entry import ScheduleEntry
+from taskbridge._schedules.registry import code_schedules, periodic
 from taskbridge._schedules.scheduler import (
     CLAIM_QUEUE,
     CLAIM_TASK,
@@ -91,7 +92,7 @@ def test_manage_schedules_in_the_store(bridge: taskbridge.Bridge) -> None:
 def test_unknown_schedule_names_the_known_ones(bridge: taskbridge.Bridge) -> None:
     """Pausing a schedule nobody added is an error listing the stored schedules."""
     bridge.schedules.add("a", record_tick, Every(minutes=1))
-    with pytest.raises(InvalidTaskOptions, match="no schedule named 'b'; stored schedules: a"):
+    with pytest.raises(ScheduleNotFound, match="no schedule named 'b'; stored schedules: a"):
         bridge.schedules.pause("b")
 
 
@@ -198,6 +199,24 @@ def test_unregistered_task_is_logged_not_fatal(
         assert scheduler.run_once(now=time.time() + 2) == []
         assert scheduler.run_once(now=time.time() + 3) == []
     assert [r.message.count("nowhere.task") > 0 for r in caplog.records] == [True]
+
+
+def test_an_unreadable_stored_schedule_is_skipped_with_one_warning(
+    bridge: taskbridge.Bridge, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stored schedule that cannot be read is left out of the listing, with one warning,
+    and the scheduler still runs the others."""
+    add_every_second(bridge, "good")
+    bridge.store.put_schedule("broken", {"task": record_tick.name})  # no "schedule" field
+    scheduler = Scheduler(bridge)
+    with caplog.at_level(logging.WARNING, logger="taskbridge.schedules"):
+        assert [e.name for e in bridge.schedules.list()] == ["good"]
+        [sent] = scheduler.run_once(now=T0 + 1.5)
+        assert scheduler.seconds_until_next(now=T0 + 1.5) >= 0
+    assert sent.schedule == "good"
+    assert [r.getMessage() for r in caplog.records] == [
+        "skipping unreadable schedule 'broken': stored schedule 'broken' lacks 'schedule'"
+    ]
 
 
 def test_running_scheduler_picks_up_changes_and_stops(bridge: taskbridge.Bridge) -> None:

@@ -6,6 +6,7 @@ import socket
 import threading
 from collections.abc import Iterator
 
+import attrs
 import pytest
 import redis
 
@@ -188,3 +189,14 @@ def test_wait_for_final_wakes_when_another_client_finishes_the_record(store: Red
     store.finish("w", 1, Status.SUCCEEDED, now=2.0, idempotency_ttl=60, value=1)
     assert woke.wait(5), "the waiter did not wake when the record became final"
     waiter.join()
+
+
+def test_a_chain_record_written_by_0_1_0_still_names_its_first_step(store: RedisStore) -> None:
+    """A chain's record stored with the 0.1.0 field name (chain_id) loads with first_step set."""
+    chain = attrs.evolve(record("chain"), task_name="taskbridge.chain", first_step="step-1")
+    store.create([chain], now=1.0, idempotency_ttl=60)
+    key = store.key("rec", "chain")
+    assert store.client.hget(key, "first_step") == b"step-1"
+    store.client.hdel(key, "first_step")
+    store.client.hset(key, "chain_id", "step-1")
+    assert store.get("chain").first_step == "step-1"

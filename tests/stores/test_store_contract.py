@@ -64,7 +64,7 @@ def test_record_round_trips_every_field(store: Any) -> None:
         id="r", task_name="tasks.add", queue="q.1", status=Status.PENDING, args=("é", [1, 2]),
         kwargs={"a": {"b": [None, True, 1.25]}}, priority=7, max_attempts=4,
         idempotency_key="key:with:colons", enqueued_at=1712345678.123456, run_at=1712345679.5,
-        envelope=envelope, chain_id="c1",
+        envelope=envelope, first_step="c1",
     )
     create(store, original)
     assert store.get("r") == original

@@ -64,7 +64,7 @@ def test_delayed_job_is_in_rq_scheduled_registry(bridge: Bridge, client: redis.R
 
 def test_cancel_removes_waiting_job_natively(bridge: Bridge, client: redis.Redis,
                                              namespace: str) -> None:
-    """Cancelling a waiting task cancels its RQ job: out of the queue, in RQ's canceled registry."""
+    """Canceling a waiting task cancels its RQ job: out of the queue, in RQ's canceled registry."""
     result = rq_test_tasks.add.using(bridge=bridge).enqueue(1, 2)
     delayed = rq_test_tasks.add.using(bridge=bridge, delay=100).enqueue(3, 4)
     result.cancel()

@@ -1,1 +1,3 @@
-"""Periodic tasks: schedule values, ``@periodic``, the stored schedules, the scheduler loop."""
+"""Periodic tasks: schedule values (``values``), schedule entries (``entry``), the ``@periodic``
+registry (``registry``), the stored schedules (``manager``) and the scheduler loop
+(``scheduler``)."""

@@ -26,11 +26,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from taskbridge._bridge import new_id
+from taskbridge._envelope import new_id
 from taskbridge._errors import TaskBridgeError, TaskNotRegistered
 from taskbridge._record import Record
 from taskbridge._result import Result
-from taskbridge._schedules.entries import STATE_PREFIX, ScheduleEntry, ScheduleManager
+from taskbridge._schedules.entry import ScheduleEntry
+from taskbridge._schedules.manager import ScheduleManager
 from taskbridge._status import Status
 
 if TYPE_CHECKING:
@@ -101,23 +102,11 @@ class Scheduler:
         self.max_sleep = max_sleep
         self._warned: set[tuple[str, str]] = set()
 
-    def entries(self) -> list[ScheduleEntry]:
-        stored = self.bridge.store.list_schedules()
-        entries = []
-        for name, data in sorted(stored.items()):
-            if name.startswith(STATE_PREFIX):
-                continue
-            try:
-                entries.append(ScheduleEntry.from_data(name, data, stored.get(STATE_PREFIX + name)))
-            except TaskBridgeError as exc:
-                self._warn_once(name, f"skipping unreadable schedule {name!r}: {exc}")
-        return entries
-
     def run_once(self, now: float | None = None) -> list[Enqueued]:
         """Enqueue every tick due at ``now``; returns what was sent."""
         now = time.time() if now is None else now
         sent: list[Enqueued] = []
-        for entry in self.entries():
+        for entry in self.schedules.list():
             for tick in due_ticks(entry, now):
                 outcome = self._enqueue_tick(entry, tick)
                 if outcome is None:
@@ -186,7 +175,7 @@ class Scheduler:
         """How long to sleep: until the next tick of any schedule, at most ``max_sleep``."""
         now = time.time() if now is None else now
         delay = self.max_sleep
-        for entry in self.entries():
+        for entry in self.schedules.list():
             upcoming = entry.next_run(now)
             if upcoming is not None:
                 delay = min(delay, upcoming.timestamp() - now)

@@ -55,7 +55,8 @@ ALLOWED_COMMANDS = frozenset(
     {"HSET", "HMSET", "SET", "RPUSH", "LPUSH", "ZADD", "SADD", "EXPIRE", "PEXPIRE", "PUBLISH"}
 )
 _RAW_FIELDS = frozenset(
-    {"id", "task_name", "queue", "status", "idempotency_key", "worker", "retried_as", "chain_id"}
+    {"id", "task_name", "queue", "status", "idempotency_key", "worker", "retried_as",
+     "first_step", "chain_id"}  # "chain_id": first_step as taskbridge 0.1.0 stored it
 )
 _PURGE_BATCH = 500
 

@@ -8,149 +8,20 @@ Read commands take ``--json`` for scripts.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import logging
-import signal
-import sys
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from taskbridge import _registry
-from taskbridge._backend import WorkerOptions
 from taskbridge._bridge import Bridge
 from taskbridge._config import BackendURL
-from taskbridge._errors import ConfigurationError, InvalidTaskOptions, TaskBridgeError
-from taskbridge._schedules.values import At, Cron, Schedule, Solar, parse_every
-from taskbridge._worker import run_worker
-from taskbridge.cli import _reports as reports
+from taskbridge._errors import ConfigurationError, TaskBridgeError
+from taskbridge.cli._executions import cmd_failed, cmd_inspect, cmd_status
+from taskbridge.cli._output import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, error
+from taskbridge.cli._schedules import cmd_schedules_add, cmd_schedules_list, schedule_action
+from taskbridge.cli._tasks import cmd_capabilities, cmd_tasks
+from taskbridge.cli._workers import cmd_scheduler, cmd_worker
 
-EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = reports.EXIT_OK, reports.EXIT_PROBLEM, reports.EXIT_USAGE
-
-Command = Callable[[Bridge, argparse.Namespace], int]
-
-
-def _bridge(args: argparse.Namespace) -> Bridge:
-    return Bridge(args.url, imports=args.imports)
-
-
-def _on_stop_signals(stop: threading.Event) -> None:
-    def handler(signum: int, frame: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-
-
-def cmd_worker(args: argparse.Namespace) -> int:
-    """Run the engine's own worker until SIGTERM/SIGINT."""
-    bridge = _bridge(args)
-    options = WorkerOptions(
-        queues=tuple(args.queues or [bridge.settings.default_queue]),
-        concurrency=args.concurrency,
-        pool=args.pool,
-    )
-    _on_stop_signals(options.stop)
-    try:
-        run_worker(bridge, options)
-    finally:
-        bridge.close()
-    return EXIT_OK
-
-
-def cmd_scheduler(bridge: Bridge, args: argparse.Namespace) -> int:
-    """Enqueue every schedule's ticks, each exactly once, until SIGTERM/SIGINT.
-
-    Run several for availability: they share the work through the store.
-    """
-    from taskbridge._schedules.scheduler import Scheduler
-
-    stop = threading.Event()
-    _on_stop_signals(stop)
-    Scheduler(bridge, max_sleep=args.max_sleep).run(stop)
-    return EXIT_OK
-
-
-# -- schedules --------------------------------------------------------------------------------
-
-
-def _json_arg(text: str | None, kind: type, what: str) -> Any:
-    if text is None:
-        return kind()
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidTaskOptions(f"{what} is not JSON: {exc}") from exc
-    if not isinstance(value, kind):
-        raise InvalidTaskOptions(f"{what} must be a JSON {kind.__name__}, got {text}")
-    return value
-
-
-def _schedule_from_args(args: argparse.Namespace) -> Schedule:
-    if args.cron:
-        return Cron(args.cron, tz=args.tz)
-    if args.every:
-        return parse_every(args.every)
-    if args.at:
-        try:
-            moment = dt.datetime.fromisoformat(args.at)
-        except ValueError as exc:
-            raise InvalidTaskOptions(f"--at {args.at!r} is not an ISO 8601 datetime") from exc
-        return At(moment)
-    if args.latitude is None or args.longitude is None:
-        raise InvalidTaskOptions("--solar needs --lat and --lon")
-    return Solar(args.solar, args.latitude, args.longitude)
-
-
-def cmd_schedules_add(bridge: Bridge, args: argparse.Namespace) -> int:
-    """Add (or replace) a schedule in the store; running schedulers pick it up."""
-    try:
-        entry = bridge.schedules.add(
-            args.name, args.task, _schedule_from_args(args),
-            args=_json_arg(args.args, list, "--args"),
-            kwargs=_json_arg(args.kwargs, dict, "--kwargs"),
-            queue=args.queue, priority=args.priority, catch_up=args.catch_up, paused=args.paused,
-        )
-    except (InvalidTaskOptions, TypeError) as exc:  # a bad argument is a usage error
-        print(f"taskbridge: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.task not in _registry.all_tasks():
-        print(f"taskbridge: note: task {args.task!r} is not registered in this process; "
-              "make sure the scheduler and workers import it (--imports)", file=sys.stderr)
-    print(f"added schedule {entry.name!r}: {entry.task} {entry.schedule.describe()}")
-    return EXIT_OK
-
-
-def _schedule_action(action: str) -> Command:
-    def run(bridge: Bridge, args: argparse.Namespace) -> int:
-        if action == "remove":
-            if not bridge.schedules.remove(args.name):
-                print(f"taskbridge: error: no schedule named {args.name!r}", file=sys.stderr)
-                return EXIT_PROBLEM
-        else:
-            getattr(bridge.schedules, action)(args.name)
-        done = {"pause": "paused", "resume": "resumed", "remove": "removed"}[action]
-        print(f"{done} schedule {args.name!r}")
-        return EXIT_OK
-
-    run.__doc__ = {"pause": "Pause a schedule: its ticks are skipped until resumed.",
-                   "resume": "Resume a paused schedule from its next tick.",
-                   "remove": "Remove a schedule from the store."}[action]
-    return run
-
-
-def cmd_schedules_list(bridge: Bridge, args: argparse.Namespace) -> int:
-    """List the stored schedules with their next run."""
-    import time
-
-    now = time.time()
-    rows = [reports.schedule_data(e, now) for e in bridge.schedules.list()]
-    reports.emit(args, rows, lambda: reports.schedules_table(rows))
-    return EXIT_OK
-
-
-# -- parser -----------------------------------------------------------------------------------
+__all__ = ["EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,15 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     scheduler.add_argument("--max-sleep", type=float, default=1.0, metavar="SECONDS",
                            help="longest sleep between store reads (default 1)")
 
-    command("status", reports.cmd_status, as_json)
-    command("inspect", reports.cmd_inspect, as_json).add_argument("id", help="execution id")
-    failed = command("failed", reports.cmd_failed, as_json)
+    command("status", cmd_status, as_json)
+    command("inspect", cmd_inspect, as_json).add_argument("id", help="execution id")
+    failed = command("failed", cmd_failed, as_json)
     retry = failed.add_mutually_exclusive_group()
     retry.add_argument("--retry", metavar="ID", help="re-enqueue one failed execution")
     retry.add_argument("--retry-all", action="store_true", help="re-enqueue every failed one")
     failed.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
-    command("tasks", reports.cmd_tasks, as_json)
-    command("capabilities", reports.cmd_capabilities, as_json).set_defaults(needs_bridge=False)
+    command("tasks", cmd_tasks, as_json)
+    command("capabilities", cmd_capabilities, as_json).set_defaults(needs_bridge=False)
 
     schedules = sub.add_parser("schedules", help="manage schedules in the store",
                                description="Add, pause, resume, remove and list schedules.")
@@ -217,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--catch-up", action="store_true", help="run missed ticks after downtime")
     add.add_argument("--paused", action="store_true", help="add it paused")
     for action in ("pause", "resume", "remove"):
-        command(action, _schedule_action(action), parent=actions).add_argument("name")
+        command(action, schedule_action(action), parent=actions).add_argument("name")
     command("list", cmd_schedules_list, as_json, parent=actions)
     return parser
 
@@ -237,17 +108,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             BackendURL.parse(args.url)
         if not getattr(args, "needs_bridge", True):
             return int(args.func(args))
-        bridge = _bridge(args)
+        bridge = Bridge(args.url, imports=args.imports)
     except ConfigurationError as exc:
-        print(f"taskbridge: error: {exc}", file=sys.stderr)
+        error(exc)
         return EXIT_USAGE
     except TaskBridgeError as exc:
-        print(f"taskbridge: error: {exc}", file=sys.stderr)
+        error(exc)
         return EXIT_PROBLEM
     try:
         return int(args.func(bridge, args))
     except TaskBridgeError as exc:
-        print(f"taskbridge: error: {exc}", file=sys.stderr)
+        error(exc)
         return EXIT_PROBLEM
     finally:
         bridge.close()

@@ -94,8 +94,8 @@ class RQBackend:
     def cancel(self, envelope_id: str) -> None:
         """Cancel the waiting RQ job natively (out of its queue or the scheduled registry).
 
-        A running job is left alone: cancelling it is cooperative, through
-        ``context.cancelled``. RQ's stop-job command would kill the horse mid-write and leave
+        A running job is left alone: canceling it is cooperative, through
+        ``context.canceled``. RQ's stop-job command would kill the horse mid-write and leave
         the record RUNNING until crash recovery noticed.
         """
         from taskbridge_rq.runner import TaskbridgeJob

@@ -118,10 +118,10 @@ def hang_once(context: TaskContext, seconds: float) -> int:
 @task(context=True, name="conformance.cooperative")
 def cooperative(context: TaskContext, seconds: float) -> str:
     """Works in small steps for up to ``seconds``, reporting progress and stopping when
-    canceled (``raise_if_cancelled``: the execution ends CANCELED)."""
+    canceled (``raise_if_canceled``: the execution ends CANCELED)."""
     steps = max(1, int(min(seconds, MAX_SECONDS) / 0.05))
     for step in range(steps):
-        context.raise_if_cancelled()
+        context.raise_if_canceled()
         context.set_progress(100 * step / steps, f"step {step}")
         time.sleep(0.05)
     return "finished"

@@ -1,4 +1,4 @@
-"""CONTRACT §7: cancel — waiting tasks never run; running ones see context.cancelled."""
+"""CONTRACT §7: cancel — waiting tasks never run; running ones see context.canceled."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def test_canceled_retrying_task_never_runs_again(backend: Harness) -> None:
 
 
 def test_running_task_sees_cancel(backend: Harness) -> None:
-    """cancel() on a RUNNING task sets context.cancelled; a task that stops ends CANCELED."""
+    """cancel() on a RUNNING task sets context.canceled; a task that stops ends CANCELED."""
     if not backend.capabilities.cancel_running:
         pytest.skip(f"{backend.engine}: {backend.capabilities.reason('cancel_running')}")
     with backend.background():

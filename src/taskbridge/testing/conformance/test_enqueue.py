@@ -19,6 +19,7 @@ from taskbridge import (
     InvalidTaskOptions,
     Result,
     Status,
+    TaskNotRegistered,
 )
 from taskbridge.testing.conformance.harness import HEARTBEAT, Harness
 from taskbridge.testing.conformance.tasks import add, echo, keyed
@@ -64,11 +65,13 @@ def test_enqueue_many(backend: Harness) -> None:
     assert len({r.id for r in results}) == 3
 
 
-def test_unknown_task_name_is_enqueue_error(backend: Harness) -> None:
-    """Enqueueing a task name nobody registered raises EnqueueError and stores nothing."""
+def test_unknown_task_name_is_task_not_registered(backend: Harness) -> None:
+    """Enqueueing a task name nobody registered raises TaskNotRegistered (a programming error,
+    not a transient EnqueueError) and stores nothing."""
     before = backend.bridge.count()
-    with pytest.raises(EnqueueError, match=r"conformance\.no_such_task"):
+    with pytest.raises(TaskNotRegistered, match=r"conformance\.no_such_task") as caught:
         backend.bridge.enqueue("conformance.no_such_task", 1)
+    assert not isinstance(caught.value, EnqueueError)
     assert backend.bridge.count() == before
 
 

@@ -21,7 +21,7 @@ def test_higher_priority_runs_first(backend: Harness) -> None:
     with backend.serving([SOLO], concurrency=1):
         for result in results:
             backend.wait_status(result, Status.SUCCEEDED, timeout=30)
-    started = sorted(results, key=lambda r: r.started_at)
+    started = sorted(results, key=lambda r: r.record.started_at or 0.0)
     assert [r.priority for r in started] == sorted(priorities, reverse=True)
 
 

@@ -41,10 +41,12 @@ def test_succeeded_result_fields(backend: Harness) -> None:
     assert (result.args, result.kwargs) == ([2], {"b": 3})
     assert (result.attempts, result.max_attempts) == (1, 1)
     assert result.idempotency_key is None and result.deduplicated is False
-    assert all(_aware_utc(t) for t in (result.enqueued_at, result.started_at, result.finished_at))
-    assert result.enqueued_at <= result.started_at <= result.finished_at
+    enqueued, started, finished = result.enqueued_at, result.started_at, result.finished_at
+    assert enqueued is not None and started is not None and finished is not None
+    assert all(_aware_utc(t) for t in (enqueued, started, finished))
+    assert enqueued <= started <= finished
     assert result.duration is not None
-    span = result.finished_at - result.started_at
+    span = finished - started
     assert abs((result.duration - span).total_seconds()) < 0.001
 
 

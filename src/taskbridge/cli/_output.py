@@ -1,0 +1,52 @@
+"""How the command line answers: rich tables for people, JSON for scripts, and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+#: 0 ok; 1 a problem found (backend unreachable, unknown id or schedule, a retry refused);
+#: 2 usage or configuration.
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+
+
+def console(stderr: bool = False) -> Console:
+    # Resolved per call so output goes to whatever sys.stdout is now (pytest's capsys too);
+    # wide when not a terminal, so ids and names are never cut in logs and pipes.
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(file=stream, highlight=False, width=None if stream.isatty() else 200)
+
+
+def emit(args: argparse.Namespace, data: Any, render: Callable[[], Any]) -> None:
+    """Print ``data`` as JSON with ``--json``, else what ``render`` builds, for people."""
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2, sort_keys=True, default=str))
+    else:
+        console().print(render())
+
+
+def error(message: object) -> None:
+    """Print one ``taskbridge: error: ...`` line on stderr."""
+    print(f"taskbridge: error: {message}", file=sys.stderr)
+
+
+def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> Table:
+    out = Table(title=title, title_justify="left")
+    for column in columns:
+        out.add_column(column, overflow="fold")
+    for row in rows:
+        out.add_row(*("" if cell is None else str(cell) for cell in row))
+    return out
+
+
+def when(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds")
