@@ -151,8 +151,9 @@ class Bridge:
         """Check, store and send calls as one batch; nothing is sent if any call is bad."""
         now = time.time()
         prepared = [self._prepare(task, args, kwargs, now) for task, args, kwargs in calls]
-        records = self._send([r for r, _ in prepared], [e for _, e in prepared], now)
-        return [Result(self, r) for r in records]
+        asked = [r for r, _ in prepared]
+        stored = self._send(asked, [e for _, e in prepared], now)
+        return [_handle(self, a, s) for a, s in zip(asked, stored, strict=True)]
 
     def enqueue(self, task_name: str, *args: Any, **kwargs: Any) -> Result:
         """Enqueue a registered task by name."""
@@ -187,12 +188,14 @@ class Bridge:
             chain_id=envelope.id,
         )
         stored = self._send([chain_record, record], [envelope], now)
-        return Result(self, stored[0])
+        return _handle(self, chain_record, stored[0])
 
     def _send(
         self, records: Sequence[Record], envelopes: Sequence[Envelope], now: float
     ) -> list[Record]:
-        """Claim keys and write records, then send the envelopes; undo the writes on failure."""
+        """Claim keys and write records, then send the envelopes; undo the writes on failure.
+
+        Returns what the store returned: for a deduplicated record, the one holding its key."""
         ttl = self.settings.idempotency_ttl
         if self._atomic is not None:
             try:
@@ -208,8 +211,8 @@ class Bridge:
                 ) from exc
         else:
             stored = self._store_then_send(records, envelopes, now)
-        for record in stored:
-            if not record.deduplicated:
+        for asked, record in zip(records, stored, strict=True):
+            if record.id == asked.id:
                 self.hooks.taskbridge_enqueued(record=record)
         return stored
 
@@ -226,7 +229,7 @@ class Bridge:
             raise EnqueueError(
                 f"could not store {len(records)} task record(s) in {self.url.redacted()}: {exc}"
             ) from exc
-        fresh = {r.id for r in stored if not r.deduplicated}
+        fresh = {s.id for r, s in zip(records, stored, strict=True) if s.id == r.id}
         to_send = [e for e in envelopes if e.id in fresh]
         if to_send:
             try:
@@ -295,9 +298,10 @@ class Bridge:
         envelope = attrs.evolve(
             old.envelope, id=new_id(), attempt=1, enqueued_at=now, run_at=None
         )
-        [stored] = self._send([record_for(envelope)], [envelope], now)
+        asked = record_for(envelope)
+        [stored] = self._send([asked], [envelope], now)
         self.store.mark_retried(id, stored.id)
-        return Result(self, stored)
+        return _handle(self, asked, stored)
 
     # -- schedules, lifecycle -------------------------------------------------------------------
 
@@ -324,6 +328,11 @@ class Bridge:
 def _registered_same(task: Task[Any, Any]) -> bool:
     other = _registry.all_tasks().get(task.name)
     return other is not None and other.func is task.func
+
+
+def _handle(bridge: Bridge, asked: Record, stored: Record) -> Result:
+    """The handle for one enqueue: deduplicated when the store answered with another record."""
+    return Result(bridge, stored, deduplicated=stored.id != asked.id)
 
 
 def _is_chain(record: Record, fresh: set[str]) -> bool:

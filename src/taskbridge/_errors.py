@@ -12,6 +12,7 @@
     ├── EnqueueError                  the backend could not be reached or refused
     │   └── TaskNotRegistered         (also LookupError) a name nobody registered
     ├── ResultNotFound                (also LookupError) an id nobody knows
+    ├── InvalidTransition             (also RuntimeError) a status change the model forbids: a bug
     ├── TaskFailed                    raised by Result.wait() for a FAILED task
     ├── TaskCanceled                  raised by Result.wait() for a CANCELED task
     ├── TaskTimeout                   an attempt ran past its timeout
@@ -64,6 +65,11 @@ class TaskNotRegistered(EnqueueError, LookupError):
 
 class ResultNotFound(TaskBridgeError, LookupError):
     """No execution record exists for the id (never known, or expired)."""
+
+
+class InvalidTransition(TaskBridgeError, RuntimeError):
+    """A store was asked for a status change ``Status`` transitions do not allow (a bug in the
+    store or its caller, never a user error)."""
 
 
 class TaskFailed(TaskBridgeError):

@@ -9,6 +9,7 @@ import pluggy
 if TYPE_CHECKING:
     from taskbridge._backend import BackendFactory
     from taskbridge._record import Record
+    from taskbridge._stores.base import StoreFactory
 
 PROJECT = "taskbridge"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -18,6 +19,12 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 @hookspec
 def taskbridge_backends() -> dict[str, BackendFactory]:  # type: ignore[empty-body]
     """Return engine names mapped to backend factories (usually the backend classes)."""
+
+
+@hookspec
+def taskbridge_stores() -> dict[str, StoreFactory]:  # type: ignore[empty-body]
+    """Return store URL schemes mapped to store factories (callables taking the whole URL),
+    which ``open_store`` and ``?store=`` accept: ``{"postgresql": PostgreSQLStore.from_url}``."""
 
 
 @hookspec

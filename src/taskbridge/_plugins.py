@@ -10,8 +10,10 @@ import pluggy
 
 from taskbridge import _hooks as hookspecs
 from taskbridge._backend import Backend, BackendFactory
-from taskbridge._config import BackendURL
-from taskbridge._errors import BackendNotFound
+from taskbridge._config import BackendURL, redact
+from taskbridge._errors import BackendNotFound, ConfigurationError
+from taskbridge._stores import factories as store_factories
+from taskbridge._stores.base import StateStore, StoreFactory
 
 logger = logging.getLogger("taskbridge")
 
@@ -63,6 +65,7 @@ def plugin_manager() -> pluggy.PluginManager:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     manager.register(LoggingPlugin(), name="taskbridge.logging")
+    manager.register(store_factories, name="taskbridge.stores")
     manager.load_setuptools_entrypoints(hookspecs.PROJECT)
     return manager
 
@@ -89,5 +92,30 @@ def create_backend(url: BackendURL) -> Backend:
         raise BackendNotFound(
             f"no installed plugin provides engine {url.engine!r} (from {url.redacted()!r}); "
             f"installed engines: {', '.join(sorted(engines)) or 'none'}; {install}"
+        )
+    return factory(url)
+
+
+def installed_stores() -> dict[str, StoreFactory]:
+    """Every store URL scheme the core and the installed plugins provide."""
+    stores: dict[str, StoreFactory] = {}
+    for answer in plugin_manager().hook.taskbridge_stores():
+        stores.update(answer or {})
+    return stores
+
+
+def open_store(url: str) -> StateStore:
+    """Open the store a URL names: ``memory://``, ``redis://host:6379/0?namespace=app``
+    (``rediss://``), ``sqlite:///relative.db``, ``sqlite:////absolute.db``, or any scheme an
+    installed plugin registers with ``taskbridge_stores``."""
+    scheme = url.split("://", 1)[0] if isinstance(url, str) and "://" in url else None
+    stores = installed_stores()
+    factory = stores.get(scheme) if scheme else None
+    if factory is None:
+        shown = redact(url) if isinstance(url, str) else url
+        problem = f"scheme {scheme!r} is not a store" if scheme else "is not SCHEME://..."
+        raise ConfigurationError(
+            f"store URL {shown!r}: {problem}; installed stores: {', '.join(sorted(stores))}"
+            " (a plugin adds others through the taskbridge_stores hook)"
         )
     return factory(url)

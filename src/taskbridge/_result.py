@@ -7,8 +7,6 @@ import datetime as dt
 import time
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from taskbridge._errors import TaskCanceled, TaskFailed
 from taskbridge._record import ErrorInfo, Record
 from taskbridge._status import Status
@@ -34,9 +32,10 @@ class Result:
     """A handle on one execution. Its fields are the snapshot last loaded; ``refresh()``
     reloads them in place."""
 
-    def __init__(self, bridge: Bridge, record: Record) -> None:
+    def __init__(self, bridge: Bridge, record: Record, *, deduplicated: bool = False) -> None:
         self._bridge = bridge
         self._record = record
+        self._deduplicated = deduplicated
 
     def __repr__(self) -> str:
         return f"<Result {self.task_name} [{self.id}] {self.status.value}>"
@@ -69,12 +68,17 @@ class Result:
     kwargs = property(lambda self: dict(self._record.kwargs))
     priority = property(lambda self: self._record.priority)
     idempotency_key = property(lambda self: self._record.idempotency_key)
-    deduplicated = property(lambda self: self._record.deduplicated)
     retried_as = property(lambda self: self._record.retried_as)
     enqueued_at = property(lambda self: _utc(self._record.enqueued_at))
     run_at = property(lambda self: _utc(self._record.run_at))
     started_at = property(lambda self: _utc(self._record.started_at))
     finished_at = property(lambda self: _utc(self._record.finished_at))
+
+    @property
+    def deduplicated(self) -> bool:
+        """True when the enqueue that made this handle matched a live idempotency key and sent
+        nothing: the handle is the existing execution's."""
+        return self._deduplicated
 
     @property
     def duration(self) -> dt.timedelta | None:
@@ -86,9 +90,7 @@ class Result:
 
     def refresh(self) -> Result:
         """Reload the record in place; returns ``self`` (``r.refresh().status``)."""
-        deduplicated = self._record.deduplicated
-        record = self._bridge.store.get(self._record.id)
-        self._record = attrs.evolve(record, deduplicated=True) if deduplicated else record
+        self._record = self._bridge.store.get(self._record.id)
         return self
 
     def _outcome(self) -> Any:

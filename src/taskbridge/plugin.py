@@ -7,18 +7,20 @@ the core is private and may change. The layering is checked by import-linter con
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from taskbridge import _transitions as transitions
 from taskbridge._backend import AtomicEnqueue, Backend, BackendFactory, Capabilities, WorkerOptions
 from taskbridge._bridge import record_for
 from taskbridge._config import DEFAULT_URL, BackendURL, check_queue, redact
 from taskbridge._execution import execute, reject, worker_name
 from taskbridge._json import dumps as dumps_json
 from taskbridge._json import loads as loads_json
-from taskbridge._plugins import installed_engines
+from taskbridge._plugins import installed_engines, installed_stores, open_store
 from taskbridge._registry import all_tasks as registered_tasks
 from taskbridge._status import FINAL, TRANSITIONS, WAITING
-from taskbridge._stores.base import StateStore
+from taskbridge._stores.base import StateStore, StoreFactory
 from taskbridge._stores.memory import MemoryStore
 from taskbridge._stores.sqlite import SQLiteStore, Statement
+from taskbridge._stores.transactional import Transaction, TransactionalStore
 from taskbridge._worker import worker_services
 
 if TYPE_CHECKING:
@@ -39,18 +41,24 @@ __all__ = [
     "SQLiteStore",
     "StateStore",
     "Statement",
+    "StoreFactory",
     "TRANSITIONS",
+    "Transaction",
+    "TransactionalStore",
     "WAITING",
     "WorkerOptions",
     "check_queue",
     "dumps_json",
     "execute",
     "installed_engines",
+    "installed_stores",
     "loads_json",
+    "open_store",
     "record_for",
     "redact",
     "registered_tasks",
     "reject",
+    "transitions",
     "worker_name",
     "worker_services",
 ]

@@ -141,14 +141,14 @@ class RedisCeleryBackend(CeleryBackend):
     ) -> list[Record]:
         """Records, idempotency claims and Celery messages in one EVALSHA, all or nothing."""
         return self.store.create(
-            records, now=now, idempotency_ttl=idempotency_ttl, commands=self._pushes(envelopes)
+            records, now=now, idempotency_ttl=idempotency_ttl, writes=self._pushes(envelopes)
         )
 
     def enqueue(self, envelopes: Sequence[Envelope]) -> None:
         """Retries and recovered tasks: their records exist, so only the messages are written."""
         commands: list[Any] = [c for pushes in self._pushes(envelopes).values() for c in pushes]
         try:
-            self.store.run_commands(commands)
+            self.store.write(commands)
         except redis.RedisError as exc:
             raise EnqueueError(
                 f"could not send {len(envelopes)} task(s) to {self.url.redacted()}: {exc}"

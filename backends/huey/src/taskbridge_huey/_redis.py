@@ -69,7 +69,7 @@ class RedisHueyBackend(HueyBackend):
     def _send(self, envelopes: Sequence[Envelope]) -> None:
         batch: Commands = [c for group in self.commands(envelopes).values() for c in group]
         try:
-            self.redis_store.run_commands(batch)
+            self.redis_store.write(batch)
         except redis.RedisError as exc:
             raise EnqueueError(
                 f"could not send {len(envelopes)} Huey message(s) to {self.url.redacted()}: "
@@ -87,7 +87,7 @@ class RedisHueyBackend(HueyBackend):
         """Records, idempotency claims and Huey messages in one script, all or nothing: a
         deduplicated record's message is never written."""
         return self.redis_store.create(
-            records, now=now, idempotency_ttl=idempotency_ttl, commands=self.commands(envelopes)
+            records, now=now, idempotency_ttl=idempotency_ttl, writes=self.commands(envelopes)
         )
 
     def close(self) -> None:

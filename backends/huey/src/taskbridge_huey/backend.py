@@ -164,7 +164,7 @@ class HueyBackend:
         try:
             return self.store.create(
                 records, now=now, idempotency_ttl=idempotency_ttl,
-                statements={id: [row] for id, row in rows.items()},
+                writes={id: [row] for id, row in rows.items()},
             )
         except sqlite3.Error as exc:
             raise EnqueueError(

@@ -95,7 +95,7 @@ class RQBackend:
 
         commands = jobs.batch_commands(envelopes, namespace=self.namespace, now=time.time())
         try:
-            self.store.run_commands(commands)
+            self.store.write(commands)
         except redis.RedisError as exc:
             raise EnqueueError(
                 f"RQ could not enqueue {len(envelopes)} task(s) via {self.url.redacted()}: {exc}"
@@ -114,7 +114,7 @@ class RQBackend:
             e.id: jobs.enqueue_commands(e, namespace=self.namespace, now=now) for e in envelopes
         }
         return self.store.create(
-            records, now=now, idempotency_ttl=idempotency_ttl, commands=commands
+            records, now=now, idempotency_ttl=idempotency_ttl, writes=commands
         )
 
     # -- workers and management -----------------------------------------------------------------
