@@ -13,10 +13,8 @@ from taskbridge._errors import EnqueueError
 from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter
 from taskbridge._stores.redis import RedisStore
-from taskbridge.testing.redis_server import test_redis_url, unique_prefix
-
-from ._support import record
-from .conftest import cleanup_redis
+from taskbridge.testing.redis_server import delete_keys, test_redis_url, unique_prefix
+from taskbridge.testing.store_contract.records import outcome, record
 
 
 @pytest.fixture
@@ -26,7 +24,7 @@ def store() -> Iterator[RedisStore]:
     opened = RedisStore(test_redis_url(), namespace=namespace)
     yield opened
     opened.close()
-    cleanup_redis(test_redis_url(), namespace)
+    delete_keys(test_redis_url(), f"{namespace}:")
 
 
 def namespace_keys(store: RedisStore) -> set[str]:
@@ -37,14 +35,14 @@ def test_commands_run_only_for_stored_records(store: RedisStore) -> None:
     """Commands attached to a deduplicated record (earlier or in the batch) never run."""
     queue = store.key("engine", "queue")
     store.create([record("a", key="k")], now=1.0, idempotency_ttl=60.0,
-                 commands={"a": [["RPUSH", queue, b"msg-a\x00\xff"]]})
+                 writes={"a": [["RPUSH", queue, b"msg-a\x00\xff"]]})
+    asked = [record("b", key="k"), record("c", key="k2"), record("d", key="k2"), record("e")]
     out = store.create(
-        [record("b", key="k"), record("c", key="k2"), record("d", key="k2"), record("e")],
-        now=2.0, idempotency_ttl=60.0,
-        commands={id: [["RPUSH", queue, f"msg-{id}"], ["HSET", store.key("engine", id), "f", 1]]
-                  for id in "bcde"},
+        asked, now=2.0, idempotency_ttl=60.0,
+        writes={id: [["RPUSH", queue, f"msg-{id}"], ["HSET", store.key("engine", id), "f", 1]]
+                for id in "bcde"},
     )
-    assert [(r.id, r.deduplicated) for r in out] == [
+    assert outcome(asked, out) == [
         ("a", True), ("c", False), ("c", True), ("e", False)
     ]
     assert store.client.lrange(queue, 0, -1) == [b"msg-a\x00\xff", b"msg-c", b"msg-e"]
@@ -58,8 +56,8 @@ def test_failing_command_writes_nothing(store: RedisStore) -> None:
     with pytest.raises(redis.ResponseError, match="not-a-list"):
         store.create(
             [record("a", key="k"), record("b")], now=1.0, idempotency_ttl=60.0,
-            commands={"a": [["RPUSH", store.key("fine"), "1"]],
-                      "b": [["RPUSH", store.key("not-a-list"), "2"]]},
+            writes={"a": [["RPUSH", store.key("fine"), "1"]],
+                    "b": [["RPUSH", store.key("not-a-list"), "2"]]},
         )
     assert namespace_keys(store) == {store.key("not-a-list")}
     assert store.create([record("c", key="k")], now=1.0, idempotency_ttl=60.0)[0].id == "c"
@@ -68,15 +66,15 @@ def test_failing_command_writes_nothing(store: RedisStore) -> None:
 def test_disallowed_command_is_refused_before_sending(store: RedisStore) -> None:
     """Only whitelisted write commands may run inside the scripts."""
     with pytest.raises(ValueError, match="FLUSHDB"):
-        store.create([record("a")], now=1.0, idempotency_ttl=60.0, commands={"a": [["FLUSHDB"]]})
+        store.create([record("a")], now=1.0, idempotency_ttl=60.0, writes={"a": [["FLUSHDB"]]})
     with pytest.raises(ValueError, match="'del'"):
-        store.run_commands([["SET", store.key("x"), 1], ["del", store.key("x")]])
+        store.write([["SET", store.key("x"), 1], ["del", store.key("x")]])
     assert namespace_keys(store) == set()
 
 
-def test_run_commands_is_atomic(store: RedisStore) -> None:
-    """run_commands runs all its commands, or none when one would fail."""
-    store.run_commands([
+def test_write_is_atomic(store: RedisStore) -> None:
+    """write runs all its commands, or none when one would fail."""
+    store.write([
         ["RPUSH", store.key("q"), "m1"], ["ZADD", store.key("z"), 1.5, "m1"],
         ["SADD", store.key("s"), "m1"], ["EXPIRE", store.key("s"), 100],
         ["PUBLISH", store.key("chan"), "hello"],
@@ -85,7 +83,7 @@ def test_run_commands_is_atomic(store: RedisStore) -> None:
     assert store.client.zscore(store.key("z"), "m1") == 1.5
     assert 0 < store.client.ttl(store.key("s")) <= 100
     with pytest.raises(redis.ResponseError, match="holds a list"):
-        store.run_commands([["SET", store.key("new"), "v"], ["HSET", store.key("q"), "f", "v"]])
+        store.write([["SET", store.key("new"), "v"], ["HSET", store.key("q"), "f", "v"]])
     assert not store.client.exists(store.key("new"))
 
 
@@ -109,7 +107,7 @@ def test_readers_never_see_a_record_without_its_message(store: RedisStore) -> No
         for n in range(200):
             batch = [record(f"r{n}-{i}") for i in range(3)]
             store.create(batch, now=1.0, idempotency_ttl=1.0,
-                         commands={r.id: [["RPUSH", queue, r.id]] for r in batch})
+                         writes={r.id: [["RPUSH", queue, r.id]] for r in batch})
     finally:
         done.set()
         thread.join(10)
