@@ -20,12 +20,12 @@ from taskbridge.testing.store_contract.records import outcome, record
 def test_memory_create_that_fails_leaves_nothing() -> None:
     """A create that fails part-way (the memory store has no native writes) is undone."""
     store = MemoryStore()
-    with pytest.raises(ValueError, match="no native writes"):
+    with pytest.raises(TypeError, match="no native writes"):
         store.create([record("a", key="k"), record("b")], now=1.0, idempotency_ttl=60.0,
                      writes={"b": ["anything"]})
     assert store.count(RecordFilter()) == 0
     assert store.claim_holder("k") is None
-    with pytest.raises(ValueError, match="no native writes"):
+    with pytest.raises(TypeError, match="no native writes"):
         store.write(["anything"])
 
 

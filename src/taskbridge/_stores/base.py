@@ -81,7 +81,7 @@ class StateStore(Protocol):
         ``writes`` maps a record id to raw, store-native writes (Redis commands, SQL statements)
         run in the same atomic operation, only for the records actually stored: how a backend
         whose messages live in the store's server writes record, claim and message at once.
-        A store without native writes raises ``ValueError`` for any.
+        A store without native writes raises ``TypeError`` when given some.
         """
         ...
 

@@ -62,7 +62,7 @@ class _Transaction:
         ]
 
     def write(self, writes: Sequence[Any]) -> None:
-        raise ValueError("the memory store has no native writes: it keeps no engine messages")
+        raise TypeError("the memory store has no native writes: it keeps no engine messages")
 
 
 class MemoryStore(TransactionalStore):

@@ -66,7 +66,7 @@ class Transaction(Protocol):
         ...
 
     def write(self, writes: Sequence[Any]) -> None:
-        """Run raw, store-native writes; raise ``ValueError`` if the store has none."""
+        """Run raw, store-native writes; raise ``TypeError`` if the store has none."""
         ...
 
 
