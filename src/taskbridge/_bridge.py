@@ -143,8 +143,9 @@ class Bridge:
         """Check, store and send calls as one batch; nothing is sent if any call is bad."""
         now = time.time()
         prepared = [self._prepare(task, args, kwargs, now) for task, args, kwargs in calls]
-        records = self._send([r for r, _ in prepared], [e for _, e in prepared], now)
-        return [Result(self, r) for r in records]
+        asked = [r for r, _ in prepared]
+        stored = self._send(asked, [e for _, e in prepared], now)
+        return [_handle(self, a, s) for a, s in zip(asked, stored, strict=True)]
 
     def enqueue(self, task_name: str, *args: Any, **kwargs: Any) -> Result:
         """Enqueue a registered task by name."""
@@ -167,7 +168,7 @@ class Bridge:
             else:
                 stored = self.store.create(records, now=now, idempotency_ttl=ttl)
         if writes is None:
-            fresh = {r.id for r in stored if not r.deduplicated}
+            fresh = {s.id for r, s in zip(records, stored, strict=True) if s.id == r.id}
             to_send = [e for e in envelopes if e.id in fresh]
             try:
                 if to_send:
@@ -176,8 +177,8 @@ class Bridge:
             except EnqueueError:
                 self.store.discard([r.id for r in stored if r.id in fresh])
                 raise
-        for record in stored:
-            if not record.deduplicated:
+        for asked, record in zip(records, stored, strict=True):
+            if record.id == asked.id:
                 self.hooks.taskbridge_enqueued(record=record)
         return stored
 
@@ -249,9 +250,10 @@ class Bridge:
         envelope = attrs.evolve(
             old.envelope, id=new_id(), attempt=1, enqueued_at=now, run_at=None
         )
-        [stored] = self._send([record_for(envelope)], [envelope], now)
+        asked = record_for(envelope)
+        [stored] = self._send([asked], [envelope], now)
         self.store.mark_retried(id, stored.id)
-        return Result(self, stored)
+        return _handle(self, asked, stored)
 
     # -- schedules, lifecycle -------------------------------------------------------------------
 
@@ -273,6 +275,11 @@ class Bridge:
     def close(self) -> None:
         self.backend.close()
         self.store.close()
+
+
+def _handle(bridge: Bridge, asked: Record, stored: Record) -> Result:
+    """The handle for one enqueue: deduplicated when the store answered with another record."""
+    return Result(bridge, stored, deduplicated=stored.id != asked.id)
 
 
 def record_for(envelope: Envelope) -> Record:

@@ -13,6 +13,7 @@
     ├── TaskNotRegistered             (also LookupError) a task name nobody registered
     ├── ResultNotFound                (also LookupError) an id nobody knows
     ├── ScheduleNotFound              (also LookupError) a schedule name nobody stored
+    ├── InvalidTransition             (also RuntimeError) a status change the model forbids: a bug
     ├── TaskFailed                    raised by Result.wait() for a FAILED task
     ├── TaskCanceled                  raised by Result.wait() for a CANCELED task
     ├── TaskTimeout                   an attempt ran past its timeout
@@ -71,6 +72,11 @@ class ResultNotFound(TaskBridgeError, LookupError):
 
 class ScheduleNotFound(TaskBridgeError, LookupError):
     """No schedule is stored under the name asked for."""
+
+
+class InvalidTransition(TaskBridgeError, RuntimeError):
+    """A store was asked for a status change ``Status`` transitions do not allow (a bug in the
+    store or its caller, never a user error)."""
 
 
 class TaskFailed(TaskBridgeError):

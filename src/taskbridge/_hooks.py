@@ -9,6 +9,7 @@ import pluggy
 if TYPE_CHECKING:
     from taskbridge._backend import BackendFactory
     from taskbridge._record import Record
+    from taskbridge._stores.base import StoreFactory
 
 PROJECT = "taskbridge"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -19,6 +20,12 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def taskbridge_backends() -> dict[str, BackendFactory | str]:  # type: ignore[empty-body]
     """Return engine names mapped to backend classes, or to ``"module:Class"`` paths of them
     (imported only when a URL names the engine)."""
+
+
+@hookspec
+def taskbridge_stores() -> dict[str, StoreFactory]:  # type: ignore[empty-body]
+    """Return store URL schemes mapped to store factories (callables taking the whole URL),
+    which ``open_store`` and ``?store=`` accept: ``{"postgresql": PostgreSQLStore.from_url}``."""
 
 
 @hookspec

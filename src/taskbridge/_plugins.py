@@ -12,8 +12,10 @@ import pluggy
 
 from taskbridge import _hooks as hookspecs
 from taskbridge._backend import Backend, BackendFactory, Capabilities
-from taskbridge._config import BackendURL
+from taskbridge._config import BackendURL, redact
 from taskbridge._errors import BackendNotFound, ConfigurationError
+from taskbridge._stores import factories as store_factories
+from taskbridge._stores.base import StateStore, StoreFactory
 
 logger = logging.getLogger("taskbridge")
 
@@ -65,6 +67,7 @@ def plugin_manager() -> pluggy.PluginManager:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     manager.register(LoggingPlugin(), name="taskbridge.logging")
+    manager.register(store_factories, name="taskbridge.stores")
     manager.load_setuptools_entrypoints(hookspecs.PROJECT)
     return manager
 
@@ -120,7 +123,8 @@ CORE_OPTIONS = frozenset({"namespace", "pool", "store"})
 def create_backend(url: BackendURL) -> tuple[Backend, str]:
     """Build the backend for ``url`` and name the worker pool its producers assume.
 
-    Checks the URL's options once for every engine: no unknown option, a known ``pool``.
+    Checks the URL's options once for every engine: no unknown option, a known ``pool``; opens
+    the store ``?store=`` names, if any, for the backend to use instead of its natural one.
     """
     factory = engine_factory(url.engine, url=url)
     pools: Mapping[str, Capabilities] = factory.pools
@@ -137,4 +141,34 @@ def create_backend(url: BackendURL) -> tuple[Backend, str]:
             f"{url.redacted()}: pool={pool!r} is not a {url.engine} worker pool; choose one of "
             f"{', '.join(pools)}"
         )
-    return factory(url), pool
+    store = None
+    if "store" in url.options:
+        namespace = url.namespace if "namespace" in url.options else None
+        store = open_store(url.options["store"], namespace=namespace)
+    backend = factory(url, store=store) if store is not None else factory(url)
+    return backend, pool
+
+
+def installed_stores() -> dict[str, StoreFactory]:
+    """Every store URL scheme the core and the installed plugins provide."""
+    stores: dict[str, StoreFactory] = {}
+    for answer in plugin_manager().hook.taskbridge_stores():
+        stores.update(answer or {})
+    return stores
+
+
+def open_store(url: str, *, namespace: str | None = None) -> StateStore:
+    """Open the store a URL names: ``memory://``, ``redis://host:6379/0?namespace=app``
+    (``rediss://``), ``sqlite:///relative.db``, ``sqlite:////absolute.db``, or any scheme an
+    installed plugin registers with ``taskbridge_stores``."""
+    scheme = url.split("://", 1)[0] if isinstance(url, str) and "://" in url else None
+    stores = installed_stores()
+    factory = stores.get(scheme) if scheme else None
+    if factory is None:
+        shown = redact(url) if isinstance(url, str) else url
+        problem = f"scheme {scheme!r} is not a store" if scheme else "is not SCHEME://..."
+        raise ConfigurationError(
+            f"store URL {shown!r}: {problem}; installed stores: {', '.join(sorted(stores))}"
+            " (a plugin adds others through the taskbridge_stores hook)"
+        )
+    return factory(url) if namespace is None else factory(url, namespace=namespace)

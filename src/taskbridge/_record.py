@@ -76,8 +76,6 @@ class Record:
     first_step: str | None = None
     #: Set on a record that ``Bridge.retry`` re-enqueued; the id of the new execution.
     retried_as: str | None = None
-    #: True on the value returned for an enqueue that matched a live idempotency key.
-    deduplicated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A dict of JSON values (for stores that keep JSON documents)."""

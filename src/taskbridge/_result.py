@@ -7,8 +7,6 @@ import datetime as dt
 import time
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from taskbridge._errors import TaskCanceled, TaskFailed
 from taskbridge._record import ErrorInfo, Record
 from taskbridge._status import Status
@@ -34,9 +32,10 @@ class Result:
     """A handle on one execution. Its fields are the snapshot last loaded; ``refresh()``
     reloads them in place."""
 
-    def __init__(self, bridge: Bridge, record: Record) -> None:
+    def __init__(self, bridge: Bridge, record: Record, *, deduplicated: bool = False) -> None:
         self._bridge = bridge
         self._record = record
+        self._deduplicated = deduplicated
 
     def __repr__(self) -> str:
         return f"<Result {self.task_name} [{self.id}] {self.status.value}>"
@@ -114,11 +113,6 @@ class Result:
         return self._record.idempotency_key
 
     @property
-    def deduplicated(self) -> bool:
-        """True when this enqueue matched a live idempotency key and sent nothing."""
-        return self._record.deduplicated
-
-    @property
     def retried_as(self) -> str | None:
         """The id of the execution ``bridge.retry`` made of this one."""
         return self._record.retried_as
@@ -142,6 +136,12 @@ class Result:
         return _utc(self._record.finished_at)
 
     @property
+    def deduplicated(self) -> bool:
+        """True when the enqueue that made this handle matched a live idempotency key and sent
+        nothing: the handle is the existing execution's."""
+        return self._deduplicated
+
+    @property
     def duration(self) -> dt.timedelta | None:
         """Time from the last attempt's start to the end, once finished."""
         start, end = self._record.started_at, self._record.finished_at
@@ -151,9 +151,7 @@ class Result:
 
     def refresh(self) -> Result:
         """Reload the record in place; returns ``self`` (``r.refresh().status``)."""
-        deduplicated = self._record.deduplicated
-        record = self._bridge.store.get(self._record.id)
-        self._record = attrs.evolve(record, deduplicated=True) if deduplicated else record
+        self._record = self._bridge.store.get(self._record.id)
         return self
 
     def _outcome(self) -> Any:

@@ -7,6 +7,7 @@ the core is private and may change. The layering is checked by import-linter con
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from taskbridge import _transitions as transitions
 from taskbridge._backend import Backend, BackendFactory, Capabilities, WorkerOptions
 from taskbridge._bridge import record_for
 from taskbridge._config import DEFAULT_URL, BackendURL, check_queue, redact
@@ -15,13 +16,14 @@ from taskbridge._execution import execute, reject, worker_name
 from taskbridge._json import dumps as dumps_json
 from taskbridge._json import loads as loads_json
 from taskbridge._outage import ride_out
-from taskbridge._plugins import engine_factory, installed_engines
+from taskbridge._plugins import engine_factory, installed_engines, installed_stores, open_store
 from taskbridge._record import ErrorInfo, Record
 from taskbridge._registry import all_tasks as registered_tasks
 from taskbridge._status import FINAL, TRANSITIONS, WAITING, Status
-from taskbridge._stores.base import RecordFilter, StateStore
+from taskbridge._stores.base import RecordFilter, StateStore, StoreFactory
 from taskbridge._stores.memory import MemoryStore
 from taskbridge._stores.sqlite import SQLiteStore, Statement
+from taskbridge._stores.transactional import Transaction, TransactionalStore
 from taskbridge._worker import Worker, current_worker, restored_signals, serving
 
 if TYPE_CHECKING:
@@ -46,7 +48,10 @@ __all__ = [
     "StateStore",
     "Statement",
     "Status",
+    "StoreFactory",
     "TRANSITIONS",
+    "Transaction",
+    "TransactionalStore",
     "WAITING",
     "Worker",
     "WorkerOptions",
@@ -56,7 +61,9 @@ __all__ = [
     "engine_factory",
     "execute",
     "installed_engines",
+    "installed_stores",
     "loads_json",
+    "open_store",
     "record_for",
     "redact",
     "registered_tasks",
@@ -64,6 +71,7 @@ __all__ = [
     "restored_signals",
     "ride_out",
     "serving",
+    "transitions",
     "worker_name",
 ]
 

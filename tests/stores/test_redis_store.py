@@ -6,7 +6,6 @@ import socket
 import threading
 from collections.abc import Iterator
 
-import attrs
 import pytest
 import redis
 
@@ -14,10 +13,8 @@ from taskbridge._errors import EnqueueError
 from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter
 from taskbridge._stores.redis import RedisStore
-from taskbridge.testing.redis_server import test_redis_url, unique_prefix
-
-from ._support import record
-from .conftest import cleanup_redis
+from taskbridge.testing.redis_server import delete_keys, test_redis_url, unique_prefix
+from taskbridge.testing.store_contract.records import outcome, record
 
 
 @pytest.fixture
@@ -27,7 +24,7 @@ def store() -> Iterator[RedisStore]:
     opened = RedisStore(test_redis_url(), namespace=namespace)
     yield opened
     opened.close()
-    cleanup_redis(test_redis_url(), namespace)
+    delete_keys(test_redis_url(), f"{namespace}:")
 
 
 def namespace_keys(store: RedisStore) -> set[str]:
@@ -39,13 +36,13 @@ def test_commands_run_only_for_stored_records(store: RedisStore) -> None:
     queue = store.key("engine", "queue")
     store.create([record("a", key="k")], now=1.0, idempotency_ttl=60.0,
                  writes={"a": [["RPUSH", queue, b"msg-a\x00\xff"]]})
+    asked = [record("b", key="k"), record("c", key="k2"), record("d", key="k2"), record("e")]
     out = store.create(
-        [record("b", key="k"), record("c", key="k2"), record("d", key="k2"), record("e")],
-        now=2.0, idempotency_ttl=60.0,
+        asked, now=2.0, idempotency_ttl=60.0,
         writes={id: [["RPUSH", queue, f"msg-{id}"], ["HSET", store.key("engine", id), "f", 1]]
-                  for id in "bcde"},
+                for id in "bcde"},
     )
-    assert [(r.id, r.deduplicated) for r in out] == [
+    assert outcome(asked, out) == [
         ("a", True), ("c", False), ("c", True), ("e", False)
     ]
     assert store.client.lrange(queue, 0, -1) == [b"msg-a\x00\xff", b"msg-c", b"msg-e"]
@@ -60,7 +57,7 @@ def test_failing_command_writes_nothing(store: RedisStore) -> None:
         store.create(
             [record("a", key="k"), record("b")], now=1.0, idempotency_ttl=60.0,
             writes={"a": [["RPUSH", store.key("fine"), "1"]],
-                      "b": [["RPUSH", store.key("not-a-list"), "2"]]},
+                    "b": [["RPUSH", store.key("not-a-list"), "2"]]},
         )
     assert namespace_keys(store) == {store.key("not-a-list")}
     assert store.create([record("c", key="k")], now=1.0, idempotency_ttl=60.0)[0].id == "c"
@@ -189,14 +186,3 @@ def test_wait_for_final_wakes_when_another_client_finishes_the_record(store: Red
     store.finish("w", 1, Status.SUCCEEDED, now=2.0, idempotency_ttl=60, value=1)
     assert woke.wait(5), "the waiter did not wake when the record became final"
     waiter.join()
-
-
-def test_a_chain_record_written_by_0_1_0_still_names_its_first_step(store: RedisStore) -> None:
-    """A chain's record stored with the 0.1.0 field name (chain_id) loads with first_step set."""
-    chain = attrs.evolve(record("chain"), task_name="taskbridge.chain", first_step="step-1")
-    store.create([chain], now=1.0, idempotency_ttl=60)
-    key = store.key("rec", "chain")
-    assert store.client.hget(key, "first_step") == b"step-1"
-    store.client.hdel(key, "first_step")
-    store.client.hset(key, "chain_id", "step-1")
-    assert store.get("chain").first_step == "step-1"

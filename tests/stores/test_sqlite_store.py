@@ -12,8 +12,7 @@ import pytest
 from taskbridge._errors import ConfigurationError
 from taskbridge._stores.base import RecordFilter
 from taskbridge._stores.sqlite import SQLiteStore
-
-from ._support import record
+from taskbridge.testing.store_contract.records import record
 
 
 def test_missing_directory_is_a_configuration_error(tmp_path: Path) -> None:
@@ -53,7 +52,7 @@ def test_each_thread_uses_its_own_connection(tmp_path: Path) -> None:
 
     def work(n: int) -> None:
         store.create([record(f"r{n}")], now=1.0, idempotency_ttl=1.0)
-        seen.append(id(store._connection()))
+        seen.append(id(store.connections.get()))
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
     for thread in threads:

@@ -157,7 +157,7 @@ class Scheduler:
                 enqueued_at=now,
             )
             [stored] = store.create([record], now=now, idempotency_ttl=ttl)
-            if not stored.deduplicated:
+            if stored.id == record.id:
                 return stored.id
             if stored.status is not Status.PENDING or now - stored.enqueued_at < TAKEOVER_AFTER:
                 return None

@@ -60,7 +60,8 @@ class StateStore(Protocol):
 
     An idempotency claim for key K is *live* while the record it points at is PENDING, RUNNING
     or RETRYING, or SUCCEEDED with ``finished_at + idempotency_ttl > now``; FAILED and CANCELED
-    release it.
+    release it. Every state change means what ``taskbridge.plugin.transitions`` computes, and
+    ``taskbridge.testing.store_contract`` checks that it does.
     """
 
     def create(
@@ -74,19 +75,27 @@ class StateStore(Protocol):
         """Store new PENDING records and claim their idempotency keys, all or nothing.
 
         A record whose key has a live claim (including one made earlier in the same batch) is
-        not stored; the existing record is returned in its place with ``deduplicated=True``.
-        Returns one record per input, in order. ``writes[id]`` are raw store-native writes (a
-        backend's messages) run in the same atomic operation, for the records actually stored;
-        a store that runs none raises ``TypeError`` when given some.
+        not stored; the record holding the claim is returned in its place, as stored (so its
+        id differs from the one asked for). Returns one record per input, in order.
+
+        ``writes`` maps a record id to raw, store-native writes (Redis commands, SQL statements)
+        run in the same atomic operation, only for the records actually stored: how a backend
+        whose messages live in the store's server writes record, claim and message at once.
+        A store without native writes raises ``TypeError`` when given some.
         """
         ...
 
     def write(self, writes: Sequence[Any]) -> None:
-        """Run raw store-native writes atomically (see ``create``'s ``writes``)."""
+        """Run raw, store-native writes (as in ``create``) atomically, all or none."""
         ...
 
     def discard(self, ids: Sequence[str]) -> None:
         """Roll back ``create``: delete these records, if still PENDING, and release their keys."""
+        ...
+
+    def claim_holder(self, key: str) -> str | None:
+        """The id of the record the claim on idempotency key ``key`` points at, live or not;
+        ``None`` when there is none (never claimed, or released)."""
         ...
 
     def get(self, id: str) -> Record:
@@ -204,3 +213,19 @@ class StateStore(Protocol):
     def close(self) -> None:
         """Release connections and file handles."""
         ...
+
+
+class StoreFactory(Protocol):
+    """What a plugin's ``taskbridge_stores`` hook maps a URL scheme to.
+
+    Called with the whole URL (``redis://host:6379/0?namespace=app``), and, when an engine URL
+    names the store with ``?store=`` and a ``?namespace=``, with ``namespace=`` that one, which
+    a store keeping several applications apart uses unless its own URL names one (so a factory
+    that keeps nothing apart need not take it). Returns an open store or raises
+    ``ConfigurationError`` naming what is wrong with the URL. A factory may also
+    have ``isolated(url, scratch) -> ContextManager[str]``, giving the URL of a fresh, empty
+    store like ``url`` and removing it on exit: the store contract suite needs it for schemes
+    it does not know itself.
+    """
+
+    def __call__(self, url: str, *, namespace: str | None = None) -> StateStore: ...

@@ -30,17 +30,17 @@ from __future__ import annotations
 
 import builtins
 import os
-import re
 import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
 import redis
 
 from taskbridge import _json
+from taskbridge import _transitions as transitions
+from taskbridge._config import redact
 from taskbridge._errors import EnqueueError, ResultNotFound
 from taskbridge._record import ErrorInfo, Record
 from taskbridge._status import Status
@@ -50,7 +50,7 @@ from taskbridge._stores.redis_lua import PRELUDE, QUERY, SCRIPTS
 CommandArg = str | bytes | int | float
 Commands = Sequence[Sequence[CommandArg]]
 
-#: Raw commands a backend may run inside ``create`` / ``write``: writes only.
+#: Raw commands a backend may run inside ``create(writes=)`` / ``write``: writes only.
 ALLOWED_COMMANDS = frozenset(
     {"HSET", "HMSET", "SET", "RPUSH", "LPUSH", "ZADD", "SADD", "EXPIRE", "PEXPIRE", "PUBLISH"}
 )
@@ -135,7 +135,7 @@ class RedisStore:
         if isinstance(url_or_client, str):
             self.client: redis.Redis = redis.Redis.from_url(url_or_client)
             self._owns_client = True
-            self.url = re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url_or_client)
+            self.url = redact(url_or_client)
         else:
             self.client = url_or_client
             self._owns_client = False
@@ -182,8 +182,8 @@ class RedisStore:
         idempotency_ttl: float,
         writes: Mapping[str, Commands] | None = None,
     ) -> list[Record]:
-        """``StateStore.create``; ``writes[id]`` (Redis commands) also run, atomically, for each
-        record stored."""
+        """``StateStore.create``; ``writes[id]`` (Redis commands from :data:`ALLOWED_COMMANDS`)
+        also run, atomically, for each record stored."""
         args: list[CommandArg] = [repr(float(now)), repr(float(idempotency_ttl)), len(records)]
         for record in records:
             fields = _encode(record)
@@ -194,7 +194,7 @@ class RedisStore:
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise self._unreachable(exc) from exc
         return [
-            attrs.evolve(_decode(reply), deduplicated=True) if reply else record
+            _decode(reply) if reply else record
             for record, reply in zip(records, replies, strict=True)
         ]
 
@@ -202,6 +202,10 @@ class RedisStore:
         """Run raw write commands (from :data:`ALLOWED_COMMANDS`) atomically, in one script."""
         if writes:
             self._call("run", *encode_commands(writes))
+
+    def claim_holder(self, key: str) -> str | None:
+        holder = self.client.get(self.key("idem", key))
+        return None if holder is None else _texts([holder])[0]
 
     def discard(self, ids: Sequence[str]) -> None:
         if ids:
@@ -239,6 +243,7 @@ class RedisStore:
         run_at: float | None = None,
         envelope: Any = None,
     ) -> Record | None:
+        transitions.check(Status.RUNNING, status, id)
         fields: list[str] = ["error", _json_or_empty(error.to_dict() if error else None)]
         if status is Status.RETRYING:
             fields += ["run_at", _json_or_empty(run_at)]

@@ -1,5 +1,6 @@
-"""The pytest plugin (``pytest11`` entry point): the ``taskbridge_memory`` fixture and the
-``--taskbridge-url`` option the conformance suite reads."""
+"""The pytest plugin (``pytest11`` entry point): the ``taskbridge_memory`` fixture, the
+``--taskbridge-url`` option the conformance suite reads and the ``--taskbridge-store`` option
+the store contract suite reads."""
 
 from __future__ import annotations
 
@@ -22,6 +23,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="URL",
         help="backend URL for the taskbridge conformance suite (repeatable; default: "
         "$TASKBRIDGE_CONFORMANCE_URLS, comma-separated, else memory://)",
+    )
+    group.addoption(
+        "--taskbridge-store",
+        action="append",
+        dest="taskbridge_store",
+        default=None,
+        metavar="URL",
+        help="store URL for the taskbridge store contract suite (repeatable; default: "
+        "$TASKBRIDGE_STORE_URLS, comma-separated, else the stores taskbridge ships)",
     )
 
 

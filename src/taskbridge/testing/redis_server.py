@@ -52,14 +52,17 @@ def redis_executable() -> str | None:
     return path if path and os.path.exists(path) else None
 
 
-def start_private_server(*, appendonly: bool = False) -> str:
+def start_private_server(*, appendonly: bool = False, executable: str | None = None) -> str:
     """Start a throwaway redis-server on a free port; returns its URL. Stopped at exit.
+
+    ``executable`` picks the binary (say, an older server to test compatibility with);
+    by default :func:`redis_executable`.
 
     ``appendonly=True`` writes every change to an append-only file (fsync on each write) in the
     server's own temporary directory, so :func:`take_down_private_server` followed by
     :func:`bring_up_private_server` keeps every key, as a production Redis with AOF would.
     """
-    executable = redis_executable()
+    executable = executable or redis_executable()
     if executable is None:
         raise RuntimeError(
             "no Redis for tests: set TASKBRIDGE_TEST_REDIS_URL, run Redis on 127.0.0.1:6379, "
@@ -138,6 +141,31 @@ def test_redis_url() -> str:
         else:
             _cached = start_private_server()
     return _cached
+
+
+def delete_keys(url: str, prefix: str) -> int:
+    """Delete the keys starting with ``prefix`` (a test's namespace, ``ns:``) from the Redis at
+    ``url``, found with SCAN: never a FLUSHDB of a database others may share. Returns how many."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    deleted = 0
+    try:
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=f"{_glob_escape(prefix)}*", count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                deleted += client.delete(*batch)
+                batch = []
+        if batch:
+            deleted += client.delete(*batch)
+    finally:
+        client.close()
+    return deleted
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
 
 
 def unique_prefix(label: str = "t") -> str:

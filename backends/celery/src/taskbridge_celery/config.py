@@ -69,12 +69,8 @@ class CeleryConfig:
         elif not store:
             raise ConfigurationError(
                 f"{url.redacted()}: RabbitMQ carries the messages, but results and state need "
-                "a Redis store; add ?store=redis://HOST:6379/0 to the URL"
-            )
-        if not store.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigurationError(
-                f"{url.redacted()}: store {store!r} is not a Redis URL; "
-                "use store=redis://HOST:6379/0"
+                "a store; add ?store=redis://HOST:6379/0 (or sqlite:///..., postgresql://...) "
+                "to the URL"
             )
         return cls(
             broker_url=url.transport_url,
