@@ -194,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     failed.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     command("tasks", reports.cmd_tasks, as_json)
     command("capabilities", reports.cmd_capabilities, as_json).set_defaults(needs_bridge=False)
+    from taskbridge._dashboard import command as dashboard
+
+    dashboard.add_arguments(command("dashboard", dashboard.cmd_dashboard))
 
     schedules = sub.add_parser("schedules", help="manage schedules in the store",
                                description="Add, pause, resume, remove and list schedules.")
