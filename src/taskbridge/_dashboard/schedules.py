@@ -119,9 +119,10 @@ _KINDS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
 
 def schedule_value(data: Any) -> Any:
     """A schedule value from its JSON form (the same dicts ``to_dict`` writes)."""
-    if not isinstance(data, Mapping) or data.get("type") not in _KINDS:
+    kind = data.get("type") if isinstance(data, Mapping) else None
+    if not isinstance(kind, str) or kind not in _KINDS:
         raise Invalid("schedule.type", "choose a schedule type: cron, every, at or solar")
-    return _KINDS[data["type"]](data)
+    return _KINDS[kind](data)
 
 
 def _json_value(value: Any, kind: type, field: str) -> Any:
