@@ -2,7 +2,7 @@
 "use strict";
 (function () {
   const NS = "http://www.w3.org/2000/svg";
-  const W = 600, H = 150, LEFT = 34, BOTTOM = 18, TOP = 8, RIGHT = 6;
+  const H = 150, LEFT = 34, BOTTOM = 18, TOP = 8, RIGHT = 8;
 
   function svg(tag, attrs, text) {
     const el = document.createElementNS(NS, tag);
@@ -25,8 +25,10 @@
     return String(t.getHours()).padStart(2, "0") + ":" + String(t.getMinutes()).padStart(2, "0");
   }
 
-  /* series: [{t, count}]; kind: "area" | "bars"; label: what one unit is. */
-  TB.chart = function (series, kind, label) {
+  /* series: [{t, count}]; kind: "area" | "bars"; label: what one unit is; drawn at the
+     container's pixel width so text stays crisp at any size. */
+  TB.chart = function (series, kind, label, width) {
+    const W = Math.max(240, Math.round(width || 600));
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label });
     const n = Math.max(series.length, 1);
     const max = niceMax(Math.max(0, ...series.map((p) => p.count)));
@@ -37,10 +39,12 @@
       root.append(svg("line", { class: "axis", x1: LEFT, x2: W - RIGHT, y1: y(v), y2: y(v) }));
       root.append(svg("text", { x: LEFT - 4, y: y(v) + 3, "text-anchor": "end" }, String(Math.round(v * 10) / 10)));
     }
-    const ticks = Math.min(6, n);
+    const ticks = Math.min(W < 400 ? 4 : 6, n);
     for (let k = 0; k < ticks && series.length; k++) {
       const i = Math.floor((k * (n - 1)) / Math.max(1, ticks - 1));
-      root.append(svg("text", { x: x(i + 0.5), y: H - 4, "text-anchor": "middle" }, clock(series[i].t)));
+      const anchor = k === 0 ? "start" : k === ticks - 1 ? "end" : "middle";
+      const at = k === 0 ? x(i) : k === ticks - 1 ? x(i + 1) : x(i + 0.5);
+      root.append(svg("text", { x: at, y: H - 4, "text-anchor": anchor }, clock(series[i].t)));
     }
     if (kind === "bars") {
       series.forEach((p, i) => {

@@ -51,6 +51,7 @@ TB.h = function (spec, attrs, ...children) {
     else if (key === "text") el.textContent = String(value);
     else if (key === "dataset") Object.assign(el.dataset, value);
     else if (key === "value") el.value = value;
+    else if (key === "style") el.style.cssText = value;  // CSSOM: allowed by the CSP
     else if (key === "checked") el.checked = !!value;
     else el.setAttribute(key, value === true ? "" : String(value));
   }

@@ -59,8 +59,8 @@ TB.pages.overview = function (main) {
     const sum = (s) => s.reduce((a, p) => a + p.count, 0);
     doneTitle.textContent = TB.number(sum(stats.throughput)) + " enqueued";
     failTitle.textContent = TB.number(sum(stats.failures)) + " failed";
-    TB.replace(throughput, TB.chart(stats.throughput, "area", "executions"));
-    TB.replace(failures, TB.chart(stats.failures, "bars", "failures"));
+    TB.replace(throughput, TB.chart(stats.throughput, "area", "executions", throughput.clientWidth));
+    TB.replace(failures, TB.chart(stats.failures, "bars", "failures", failures.clientWidth));
 
     TB.replace(failed, TB.table([
       { label: "Failed", render: (e) => TB.when(e.finished_at || e.enqueued_at) },
