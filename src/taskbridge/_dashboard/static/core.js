@@ -78,7 +78,10 @@ TB.link = (path, text, params) => TB.h("a", { href: TB.url(path, params), text }
 
 TB.shortId = (id) => (id && id.length > 12 ? id.slice(0, 10) + "…" : id || "");
 
-TB.json = (value) => JSON.stringify(value, null, 2);
+TB.json = function (value) {
+  const flat = JSON.stringify(value);
+  return flat === undefined ? "null" : flat.length <= 70 ? flat : JSON.stringify(value, null, 2);
+};
 
 TB.parseTime = (iso) => (iso ? new Date(iso) : null);
 
@@ -116,15 +119,18 @@ TB.percent = (rate) => (rate === null || rate === undefined ? "—" : (rate * 10
 
 TB.number = (n) => (n === null || n === undefined ? "—" : Number(n).toLocaleString("en-US"));
 
-TB.table = function (columns, rows, empty) {
+/* columns: [{label, render, num?, cls?, phone?: false}]; "compact" tables show each row as
+   one wrapped line on a phone, leaving out columns marked phone: false. */
+TB.table = function (columns, rows, empty, compact) {
   if (!rows.length) return TB.h("p.empty", { text: empty || "Nothing here." });
   const head = TB.h("tr", {}, columns.map((c) => TB.h("th", { class: c.num ? "num" : null, text: c.label })));
   const body = rows.map((row) =>
     TB.h("tr", row.attrs || {}, columns.map((c) => {
       const cell = c.render(row.data || row);
-      return TB.h("td", { "data-label": c.label, class: c.num ? "num" : c.cls || null }, cell);
+      const classes = [c.num ? "num" : c.cls, c.phone === false ? "no-phone" : null].filter(Boolean);
+      return TB.h("td", { "data-label": c.label, class: classes.join(" ") || null }, cell);
     })));
-  return TB.h("table.responsive", {}, TB.h("thead", {}, head), TB.h("tbody", {}, body));
+  return TB.h("table.responsive" + (compact ? ".compact" : ""), {}, TB.h("thead", {}, head), TB.h("tbody", {}, body));
 };
 
 TB.notice = (text, kind) => TB.h("div.notice" + (kind ? "." + kind : ""), { role: "status", text });

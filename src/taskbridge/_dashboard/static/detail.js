@@ -100,7 +100,7 @@ TB.pages.detail = function (main, id) {
           { label: "Peak memory", num: true, render: (a) => a.peak_memory ? TB.number(Math.round(a.peak_memory / 1024)) + " KiB" : "—" },
           { label: "Error", cls: "error-text", render: (a) => a.error ? (a.error.type || "") + ": " + (a.error.message || "") : "" },
         ], e.attempt_history)
-      : h("p.muted", { text: e.attempts + " attempt(s) started. This store does not keep a per-attempt history yet; the error above is the last attempt's." })));
+      : h("p.muted", { text: e.attempts + " of " + e.max_attempts + " attempt(s) started. This store keeps no per-attempt history yet" + (e.error ? "; the error shown is the last attempt's." : ".") })));
     TB.replace(main, parts);
     if (FINAL.includes(e.status) && loop) loop.stop();
   }

@@ -60,16 +60,16 @@ TB.pages.executions = function (main) {
       { label: "Status", render: (e) => TB.badge(e.status) },
       { label: "Task", render: (e) => h("span.mono", { text: e.task_name }) },
       { label: "Id", render: (e) => h("a.mono", { href: TB.url("executions/" + encodeURIComponent(e.id)), text: TB.shortId(e.id), title: e.id }) },
-      { label: "Queue", render: (e) => e.queue },
+      { label: "Queue", phone: false, render: (e) => e.queue },
       { label: "Enqueued", render: (e) => TB.when(e.enqueued_at) },
       { label: "Duration", num: true, render: (e) => TB.duration(e.duration) },
-      { label: "Attempts", num: true, render: (e) => e.attempts + "/" + e.max_attempts },
+      { label: "Attempts", num: true, phone: false, render: (e) => e.attempts + "/" + e.max_attempts },
       { label: "Outcome", cls: "clip", render: (e) => e.error
           ? h("span.error-text", { text: e.error.type + ": " + e.error.message, title: e.error.message })
           : e.progress && e.status === "RUNNING" ? e.progress.percent + "% " + e.progress.message
           : e.retried_as ? "retried" : "" },
     ].map((c) => c), rows.map((e) => ({ data: e, attrs: { "data-id": e.id, "data-status": e.status } })),
-    filters.id ? "No execution has an id starting with that." : "No executions match these filters."));
+    filters.id ? "No execution has an id starting with that." : "No executions match these filters.", true));
     summary.textContent = rows.length + (cursor ? "+" : "") + " shown";
     TB.replace(more, cursor ? h("button", { text: "Older executions", onclick: older }) : null);
   }

@@ -67,7 +67,8 @@ TB.pages.overview = function (main) {
       { label: "Task", render: (e) => h("span.mono", { text: e.task_name }) },
       { label: "Error", cls: "clip error-text", render: (e) => e.error ? e.error.type + ": " + e.error.message : "" },
       { label: "Execution", render: (e) => TB.link("executions/" + encodeURIComponent(e.id), TB.shortId(e.id)) },
-    ], recent.items, "No failures. "));
+      { label: "Retried", render: (e) => e.retried_as ? TB.link("executions/" + encodeURIComponent(e.retried_as), "retried → " + TB.shortId(e.retried_as)) : "" },
+    ], recent.items, "No failures.", true));
 
     const queueRows = Object.entries(stats.queues).map(([name, depth]) => ({ name, depth }));
     TB.replace(queues, TB.table([
