@@ -12,3 +12,9 @@ for dist in backends/*/ contrib/*/; do
   [ -f "$dist/pyproject.toml" ] && packages+=(-e "$dist")
 done
 .venv/bin/python -m pip install --quiet "${packages[@]}"
+# The dashboard's browser tests drive Debian's Chromium through Playwright (Playwright's own
+# browser download cannot work here). Installed when missing and apt is available.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+    >/dev/null 2>&1 || echo "setup: could not install chromium; browser tests will be skipped" >&2
+fi

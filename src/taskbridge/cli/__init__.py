@@ -14,6 +14,7 @@ from typing import Any
 
 from taskbridge._bridge import Bridge
 from taskbridge._config import BackendURL
+from taskbridge._dashboard import command as dashboard
 from taskbridge._errors import ConfigurationError, TaskBridgeError
 from taskbridge.cli._executions import cmd_failed, cmd_inspect, cmd_status
 from taskbridge.cli._output import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, error
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     failed.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     command("tasks", cmd_tasks, as_json)
     command("capabilities", cmd_capabilities, as_json).set_defaults(needs_bridge=False)
+    dashboard.add_arguments(command("dashboard", dashboard.cmd_dashboard))
 
     schedules = sub.add_parser("schedules", help="manage schedules in the store",
                                description="Add, pause, resume, remove and list schedules.")
