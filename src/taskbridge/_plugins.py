@@ -19,14 +19,6 @@ from taskbridge._stores.base import StateStore, StoreFactory
 
 logger = logging.getLogger("taskbridge")
 
-#: Engines we ship plugins for, and the distribution that provides each.
-KNOWN_DISTRIBUTIONS = {
-    "huey": "taskbridge-huey",
-    "rq": "taskbridge-rq",
-    "celery": "taskbridge-celery",
-}
-
-
 class LoggingPlugin:
     """Logs every lifecycle event, with the task id, on the ``taskbridge`` logger."""
 
@@ -102,16 +94,13 @@ def engine_factory(engine: str, *, url: BackendURL | None = None) -> BackendFact
     engines = installed_engines()
     found = engines.get(engine)
     if found is None:
-        hint = KNOWN_DISTRIBUTIONS.get(engine)
-        install = (
-            f"pip install {hint}" if hint
-            else f"install the plugin that registers {engine!r} in the 'taskbridge' "
-            "entry-point group"
-        )
         source = f" (from {url.redacted()!r})" if url is not None else ""
+        # By convention the distribution of engine X is taskbridge-X (ours are).
         raise BackendNotFound(
             f"no installed plugin provides engine {engine!r}{source}; "
-            f"installed engines: {', '.join(sorted(engines)) or 'none'}; {install}"
+            f"installed engines: {', '.join(sorted(engines)) or 'none'}; "
+            f"pip install taskbridge-{engine}, or install the plugin that registers "
+            f"{engine!r} in the 'taskbridge' entry-point group"
         )
     return load_factory(engine, found)
 

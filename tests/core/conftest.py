@@ -10,6 +10,7 @@ import pytest
 import taskbridge
 from taskbridge._bridge import set_bridge
 from taskbridge._plugins import plugin_manager
+from taskbridge.testing.recorder import HookRecorder, recording_hooks
 
 
 @pytest.fixture
@@ -57,10 +58,7 @@ def test_engines(register_plugin: Callable[[object], None]) -> None:
 
 
 @pytest.fixture
-def recorder(register_plugin: Callable[[object], None]) -> Any:
+def recorder() -> Iterator[HookRecorder]:
     """A plugin recording every lifecycle event for the test."""
-    from .doubles import Recorder
-
-    plugin = Recorder()
-    register_plugin(plugin)
-    return plugin
+    with recording_hooks() as recorder:
+        yield recorder

@@ -9,7 +9,6 @@ import attrs
 
 from taskbridge import Capabilities, Envelope, hookimpl
 from taskbridge._memory import MemoryBackend
-from taskbridge._record import Record
 
 
 class RefusingBackend(MemoryBackend):
@@ -52,41 +51,3 @@ class BackendsPlugin:
     @hookimpl
     def taskbridge_backends(self) -> dict[str, Any]:
         return {"refusing": RefusingBackend, "limited": LimitedBackend}
-
-
-class Recorder:
-    """A lifecycle plugin that remembers every event it sees as (event, id, status)."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str, str]] = []
-
-    def _add(self, event: str, record: Record) -> None:
-        self.events.append((event, record.id, record.status.value))
-
-    def of(self, id: str) -> list[str]:
-        """The events seen for one execution, in order."""
-        return [event for event, seen, _ in self.events if seen == id]
-
-    @hookimpl
-    def taskbridge_enqueued(self, record: Record) -> None:
-        self._add("enqueued", record)
-
-    @hookimpl
-    def taskbridge_started(self, record: Record) -> None:
-        self._add("started", record)
-
-    @hookimpl
-    def taskbridge_succeeded(self, record: Record) -> None:
-        self._add("succeeded", record)
-
-    @hookimpl
-    def taskbridge_failed(self, record: Record) -> None:
-        self._add("failed", record)
-
-    @hookimpl
-    def taskbridge_retrying(self, record: Record) -> None:
-        self._add("retrying", record)
-
-    @hookimpl
-    def taskbridge_canceled(self, record: Record) -> None:
-        self._add("canceled", record)

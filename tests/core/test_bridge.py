@@ -25,9 +25,9 @@ from taskbridge import (
     task,
 )
 from taskbridge._bridge import set_bridge
+from taskbridge.testing.recorder import HookRecorder
 
 from .conftest import run_all
-from .doubles import Recorder
 
 calls: list[tuple[str, Any]] = []
 
@@ -180,7 +180,7 @@ def test_later_chain_steps_must_be_registered(bridge: Bridge) -> None:
 
 
 @pytest.mark.usefixtures("test_engines")
-def test_a_refusing_backend_leaves_no_record_and_no_claimed_key(recorder: Recorder) -> None:
+def test_a_refusing_backend_leaves_no_record_and_no_claimed_key(recorder: HookRecorder) -> None:
     """When the backend refuses, enqueue raises EnqueueError and writes nothing at all."""
     bridge = Bridge("refusing://")
     keyed = echo.using(bridge=bridge, idempotency_key="only-once")
@@ -199,7 +199,7 @@ def test_a_refusing_backend_leaves_no_record_and_no_claimed_key(recorder: Record
     assert not result.deduplicated and bridge.count() == 1
 
 
-def test_a_live_key_deduplicates(bridge: Bridge, recorder: Recorder) -> None:
+def test_a_live_key_deduplicates(bridge: Bridge, recorder: HookRecorder) -> None:
     """A second enqueue with a live key sends nothing and returns the same id, deduplicated."""
     keyed = echo.using(bridge=bridge, idempotency_key="welcome:42")
     first, second = keyed.enqueue(1), keyed.enqueue(2)
@@ -311,7 +311,7 @@ def test_canceling_a_pending_chain_runs_nothing(default_bridge: Bridge) -> None:
     assert calls == []
 
 
-def test_cancel_a_pending_task(bridge: Bridge, recorder: Recorder) -> None:
+def test_cancel_a_pending_task(bridge: Bridge, recorder: HookRecorder) -> None:
     """A PENDING task canceled becomes CANCELED at once and never runs."""
     result = echo.using(bridge=bridge).enqueue(1)
     assert result.cancel() is result

@@ -23,9 +23,9 @@ from taskbridge import (
 )
 from taskbridge._bridge import record_for
 from taskbridge._execution import WORKER_LOST, execute, recover_lost
+from taskbridge.testing.recorder import HookRecorder
 
 from .conftest import run_all
-from .doubles import Recorder
 
 runs: list[Any] = []
 
@@ -51,7 +51,7 @@ def only_envelope(bridge: Bridge) -> Envelope:
 
 
 def test_a_failed_attempt_is_retried_after_the_policy_delay(
-    bridge: Bridge, recorder: Recorder
+    bridge: Bridge, recorder: HookRecorder
 ) -> None:
     """A retryable failure leaves RETRYING with the error and run_at, then SUCCEEDED."""
     result = flaky.using(bridge=bridge).enqueue(1)
@@ -224,7 +224,7 @@ def test_bad_progress_fails_the_task(bridge: Bridge, percent: Any) -> None:
 
 
 def test_a_running_task_sees_cancel_through_its_heartbeat(
-    bridge: Bridge, recorder: Recorder
+    bridge: Bridge, recorder: HookRecorder
 ) -> None:
     """cancel() from another thread sets context.canceled; a task that stops ends CANCELED."""
 

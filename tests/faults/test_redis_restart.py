@@ -8,9 +8,6 @@ the same port.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -32,6 +29,7 @@ from taskbridge.testing.redis_server import (
     take_down_private_server,
     unique_prefix,
 )
+from taskbridge.testing.workers import Workers
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
@@ -100,31 +98,11 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture()
-def worker_log(tmp_path: Path) -> Path:
-    return tmp_path / "worker.log"
-
-
-def start_worker(url: str, log_path: Path, concurrency: int) -> subprocess.Popen[bytes]:
-    path = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
-    env = dict(os.environ, PYTHONPATH=path, TASKBRIDGE_HEARTBEAT_INTERVAL="0.5")
-    with log_path.open("wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "taskbridge", "worker", "-v", "--url", url,
-             "--imports", "fault_tasks", "-c", str(concurrency)],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
-        )
-
-
-def stop_worker(process: subprocess.Popen[bytes]) -> int | None:
-    """SIGTERM, then wait; ``None`` when the worker ignored it (it is killed then)."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        return process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        return None
+def workers(tmp_path: Path) -> Iterator[Workers]:
+    """Real worker processes with a short heartbeat, stopped when the test ends."""
+    with Workers(tmp_path, imports=["fault_tasks"], pythonpath=[HERE], args=["-v"],
+                 env={"TASKBRIDGE_HEARTBEAT_INTERVAL": "0.5"}) as started:
+        yield started
 
 
 def final_or_none(result: Result) -> Status | None:
@@ -138,18 +116,18 @@ def final_or_none(result: Result) -> Status | None:
 @pytest.mark.parametrize("concurrency", [1, 2])
 @pytest.mark.parametrize("engine", ENGINES)
 def test_redis_restart_under_load_loses_no_enqueued_task(
-    engine: str, concurrency: int, redis_url: str, worker_log: Path
+    engine: str, concurrency: int, redis_url: str, workers: Workers
 ) -> None:
     """While Redis is down enqueue raises EnqueueError only; afterwards the same worker process
     runs new tasks and every task whose enqueue returned ends in a final state."""
     namespace = unique_prefix("fault")
     url = _backend_url(engine, redis_url, namespace)
     bridge = Bridge(url, imports=["fault_tasks"])
-    worker = start_worker(url, worker_log, concurrency)
+    worker = workers.start(url, concurrency=concurrency, bridge=bridge, timeout=30)
     producer = Producer(bridge)
 
     def log() -> str:
-        return worker_log.read_text(errors="replace")[-6000:]
+        return worker.output(tail=6000)
 
     def worker_alive_and(condition: Callable[[], Any]) -> Callable[[], Any]:
         def check() -> Any:
@@ -159,7 +137,6 @@ def test_redis_restart_under_load_loses_no_enqueued_task(
         return check
 
     try:
-        wait_for(bridge.store.workers, 30, "the worker to register")
         fault_tasks.echo.using(bridge=bridge).enqueue(0).wait(timeout=30)
 
         producer.thread.start()
@@ -214,7 +191,7 @@ def test_redis_restart_under_load_loses_no_enqueued_task(
               f"enqueue back after {first_back:.2f}s, first task done after {recovered:.2f}s")
     finally:
         producer.stop.set()
-        code = stop_worker(worker)
+        code = workers.stop(worker)
         bridge.close()
         if engine == "celery+amqp":
             delete_amqp_entities(namespace, ["default"])

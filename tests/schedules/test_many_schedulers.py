@@ -9,10 +9,7 @@ scheduler must still not enqueue that tick again.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -25,19 +22,11 @@ import taskbridge
 from taskbridge import Status
 from taskbridge._record import ErrorInfo
 from taskbridge._schedules.values import Every
+from taskbridge.testing.workers import Workers
 
 pytestmark = pytest.mark.slow
 TASK = "sched_probe.tick"
 RUN_SECONDS = 10.0
-
-
-def _scheduler(url: str, path: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(path))
-    return subprocess.Popen(
-        [sys.executable, "-m", "taskbridge", "scheduler", "--url", url,
-         "--imports", "sched_probe"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
 
 
 def _fail_new_ticks(bridge: taskbridge.Bridge, stop: threading.Event) -> None:
@@ -72,7 +61,8 @@ def test_three_schedulers_enqueue_each_tick_exactly_once(
     failer = threading.Thread(target=_fail_new_ticks, args=(bridge, stop_failing))
     if ticks_fail:
         failer.start()
-    schedulers = [_scheduler(url, tmp_path) for _ in range(3)]
+    runner = Workers(tmp_path, url=url, imports=["sched_probe"], pythonpath=[tmp_path])
+    schedulers = [runner.start_scheduler() for _ in range(3)]
     try:
         deadline = time.monotonic() + 30
         while bridge.count(task_name=TASK) == 0 and time.monotonic() < deadline:
@@ -88,6 +78,7 @@ def test_three_schedulers_enqueue_each_tick_exactly_once(
         for process in schedulers[1:]:
             process.send_signal(signal.SIGTERM)
         codes = [p.wait(timeout=15) for p in schedulers]
+        runner.stop_all()
         stop_failing.set()
         if ticks_fail:
             failer.join()

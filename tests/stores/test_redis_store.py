@@ -13,7 +13,8 @@ from taskbridge._errors import EnqueueError
 from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter
 from taskbridge._stores.redis import RedisStore
-from taskbridge.testing.redis_server import delete_keys, test_redis_url, unique_prefix
+from taskbridge.testing.cleanup import delete_namespace
+from taskbridge.testing.redis_server import test_redis_url, unique_prefix
 from taskbridge.testing.store_contract.records import outcome, record
 
 
@@ -24,7 +25,7 @@ def store() -> Iterator[RedisStore]:
     opened = RedisStore(test_redis_url(), namespace=namespace)
     yield opened
     opened.close()
-    delete_keys(test_redis_url(), f"{namespace}:")
+    delete_namespace(test_redis_url(), namespace)
 
 
 def namespace_keys(store: RedisStore) -> set[str]:

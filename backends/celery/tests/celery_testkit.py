@@ -1,21 +1,16 @@
-"""Helpers for the Celery backend tests: real workers in subprocesses, URLs, cleanup."""
+"""Helpers for the Celery backend tests: real workers in subprocesses, URLs, polling."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import redis
 from taskbridge_celery.testing import AMQP, amqp_available
 
 from taskbridge import Bridge
 from taskbridge.testing.polling import wait_for
+from taskbridge.testing.workers import WorkerProcess, Workers
 
 HERE = Path(__file__).parent
 TASKS_MODULE = "celery_testtasks"
@@ -32,63 +27,19 @@ requires_amqp = pytest.mark.skipif(
 )
 
 
-class Worker:
-    """``python -m taskbridge worker`` in a subprocess, its output in a log file."""
-
-    def __init__(self, url: str, *, queues: tuple[str, ...] = ("default",), concurrency: int = 1,
-                 pool: str | None = None) -> None:
-        self.final_log: str | None = None
-        self.log_path = Path(tempfile.mkstemp(prefix="taskbridge-celery-", suffix=".log")[1])
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [str(HERE), *filter(None, [os.environ.get("PYTHONPATH")])]))
-        command = [sys.executable, "-m", "taskbridge", "worker", "-v", "--url", url,
-                   "--imports", TASKS_MODULE, "-c", str(concurrency)]
-        for queue in queues:
-            command += ["-q", queue]
-        if pool:
-            command += ["--pool", pool]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                            env=env)
-        self.wait_for_log(" ready.", timeout=60)
-
-    def log(self) -> str:
-        if self.final_log is not None:
-            return self.final_log
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for_log(self, text: str, timeout: float = 20.0) -> None:
-        def seen() -> bool:
-            if self.process.poll() is not None and text not in self.log():
-                raise AssertionError(f"worker exited ({self.process.returncode}):\n{self.log()}")
-            return text in self.log()
-
-        poll(seen, timeout, f"{text!r} in the worker's log")
-
-    def stop(self, signum: int = signal.SIGTERM, timeout: float = 30.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signum)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise AssertionError(f"worker ignored signal {signum}:\n{self.log()}") from None
-        finally:
-            self.final_log = self.log()
-            if self.process.returncode == 0:
-                self.log_path.unlink(missing_ok=True)
+def start_worker(
+    workers: Workers, url: str, *, queues: tuple[str, ...] = ("default",), concurrency: int = 1,
+    pool: str | None = None,
+) -> WorkerProcess:
+    """A real Celery worker on ``url``, once it is in the store and Celery says it is ready."""
+    worker = workers.start(url, queues=queues, concurrency=concurrency, pool=pool)
+    worker.wait_for_output(" ready.", timeout=60)
+    return worker
 
 
-def delete_namespace(redis_url: str, namespace: str) -> None:
-    """Delete the store's and Celery's keys for ``namespace``; nothing else."""
-    client = redis.Redis.from_url(redis_url)
-    patterns = (f"{namespace}:*", f"{namespace}.*", f"_kombu.binding.{namespace}.*")
-    for pattern in patterns:
-        keys = list(client.scan_iter(match=pattern, count=500))
-        if keys:
-            client.delete(*keys)
-    client.close()
+def workers_in(workdir: Path) -> Workers:
+    """A worker runner for these tests: their tasks module, verbose logs."""
+    return Workers(workdir, imports=[TASKS_MODULE], pythonpath=[HERE], args=["-v"])
 
 
 def redis_backend_url(redis_url: str, namespace: str, **options: object) -> str:

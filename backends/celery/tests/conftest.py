@@ -1,5 +1,5 @@
-"""Fixtures for the Celery backend tests: a Redis URL, unique namespaces, tracking keys, and
-a module-wide bridge and worker for modules that define a ``url`` fixture."""
+"""Fixtures for the Celery backend tests: a Redis URL, unique namespaces, tracking keys, real
+workers, and a module-wide bridge and worker for modules that define a ``url`` fixture."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ import redis
 # The tests run in pytest's importlib mode; workers import the tasks module from this folder too.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from celery_testkit import Worker, delete_namespace, make_bridge
+from celery_testkit import make_bridge, start_worker, workers_in
 
 from taskbridge import Bridge
+from taskbridge.testing.cleanup import delete_namespace
 from taskbridge.testing.redis_server import test_redis_url, unique_prefix
+from taskbridge.testing.workers import WorkerProcess, Workers
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +28,7 @@ def redis_url() -> str:
 
 @pytest.fixture(scope="module")
 def namespace(redis_url: str) -> Iterator[str]:
+    """The module's namespace; what was written under it is deleted after its workers stop."""
     name = unique_prefix("celery")
     yield name
     delete_namespace(redis_url, name)
@@ -39,6 +42,13 @@ def tracker(redis_url: str, namespace: str) -> Iterator[tuple[str, str]]:
     redis.Redis.from_url(redis_url).delete(key)
 
 
+@pytest.fixture()
+def workers(namespace: str, tmp_path: Path) -> Iterator[Workers]:
+    """Real worker processes for one test, stopped before the namespace is deleted."""
+    with workers_in(tmp_path) as started:
+        yield started
+
+
 @pytest.fixture(scope="module")
 def bridge(url: str) -> Iterator[Bridge]:
     """A bridge on the module's ``url``."""
@@ -48,8 +58,9 @@ def bridge(url: str) -> Iterator[Bridge]:
 
 
 @pytest.fixture(scope="module")
-def worker(url: str) -> Iterator[Worker]:
+def worker(url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
     """One real Celery worker (concurrency 2) on the module's ``url``, for the whole module."""
-    started = Worker(url, concurrency=2)
-    yield started
-    assert started.stop() == 0, started.log()
+    with workers_in(tmp_path_factory.mktemp("celery-worker")) as workers:
+        started = start_worker(workers, url, concurrency=2)
+        yield started
+        assert started.stop(timeout=30) == 0, started.output()

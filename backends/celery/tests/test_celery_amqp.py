@@ -6,15 +6,11 @@ from collections.abc import Iterator
 
 import celery_testtasks as tasks
 import pytest
-from celery_testkit import (
-    Worker,
-    amqp_backend_url,
-    poll,
-    requires_amqp,
-)
+from celery_testkit import amqp_backend_url, poll, requires_amqp
 from taskbridge_celery.testing import delete_amqp_entities
 
 from taskbridge import Bridge, Status
+from taskbridge.testing.workers import WorkerProcess
 
 pytestmark = requires_amqp
 
@@ -26,7 +22,7 @@ def url(redis_url: str, namespace: str) -> Iterator[str]:
 
 
 
-def test_tasks_run_end_to_end(bridge: Bridge, worker: Worker) -> None:
+def test_tasks_run_end_to_end(bridge: Bridge, worker: WorkerProcess) -> None:
     """Tasks published to RabbitMQ run on the Celery worker; delays and batches included."""
     result = tasks.add.using(bridge=bridge).enqueue(2, 3)
     delayed = tasks.add.using(bridge=bridge, delay=1).enqueue(5, 5)
@@ -38,7 +34,7 @@ def test_tasks_run_end_to_end(bridge: Bridge, worker: Worker) -> None:
     assert (delayed.started_at - delayed.run_at).total_seconds() >= -0.5
 
 
-def test_task_names_are_registered_with_celery(bridge: Bridge, worker: Worker) -> None:
+def test_task_names_are_registered_with_celery(bridge: Bridge, worker: WorkerProcess) -> None:
     """inspect().registered() over RabbitMQ lists every taskbridge task under its own name."""
     app = bridge.backend.app  # type: ignore[attr-defined]
     replies: dict[str, list[str]] = {}
@@ -52,12 +48,12 @@ def test_task_names_are_registered_with_celery(bridge: Bridge, worker: Worker) -
     assert {"celery_testtasks.add", "celery_testtasks.count_run"} <= set(names)
 
 
-def test_cancel_revokes_a_waiting_task(bridge: Bridge, worker: Worker) -> None:
+def test_cancel_revokes_a_waiting_task(bridge: Bridge, worker: WorkerProcess) -> None:
     """A canceled delayed task is CANCELED and Celery discards its message when due."""
     result = tasks.add.using(bridge=bridge, delay=2).enqueue(1, 1)
-    worker.wait_for_log(f"add[{result.id}] received")
+    worker.wait_for_output(f"add[{result.id}] received")
     assert result.cancel().status is Status.CANCELED
-    worker.wait_for_log(f"Discarding revoked task: celery_testtasks.add[{result.id}]")
+    worker.wait_for_output(f"Discarding revoked task: celery_testtasks.add[{result.id}]")
     assert result.refresh().status is Status.CANCELED
 
 

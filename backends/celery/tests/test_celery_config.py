@@ -57,9 +57,9 @@ def test_password_never_appears_in_errors() -> None:
     assert "hunter2" not in str(error.value)
 
 
-def test_backend_class_follows_the_broker(redis_url: str) -> None:
+def test_backend_class_follows_the_broker(redis_url: str, namespace: str) -> None:
     """A Redis broker gets the one-round-trip backend; capabilities are the prefork pool's."""
-    bridge = Bridge(f"celery+{redis_url}?namespace=cfg-test")
+    bridge = Bridge(f"celery+{redis_url}?namespace={namespace}")
     try:
         assert isinstance(bridge.backend, RedisCeleryBackend)
         assert bridge.capabilities == CeleryBackend.pools["prefork"]

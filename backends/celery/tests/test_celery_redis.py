@@ -9,10 +9,11 @@ import celery_testtasks as tasks
 import pytest
 import redis
 from celery import Celery
-from celery_testkit import Worker, poll, redis_backend_url
+from celery_testkit import poll, redis_backend_url
 
 from taskbridge import Bridge, Envelope, Status, TaskFailed
 from taskbridge.plugin import record_for
+from taskbridge.testing.workers import WorkerProcess
 
 #: Short, so the ETA test below outlives it several times over.
 VISIBILITY_TIMEOUT = 2
@@ -24,7 +25,7 @@ def url(redis_url: str, namespace: str) -> str:
 
 
 
-def test_tasks_run_end_to_end(bridge: Bridge, worker: Worker) -> None:
+def test_tasks_run_end_to_end(bridge: Bridge, worker: WorkerProcess) -> None:
     """Enqueued tasks, single and batched, run on the Celery worker and their values come back."""
     result = tasks.add.using(bridge=bridge).enqueue(2, 3)
     batch = tasks.add.using(bridge=bridge).enqueue_many([(1, 1), (2, 2), (3, 3)])
@@ -34,7 +35,7 @@ def test_tasks_run_end_to_end(bridge: Bridge, worker: Worker) -> None:
     assert result.attempts == 1
 
 
-def test_task_names_are_registered_with_celery(bridge: Bridge, worker: Worker) -> None:
+def test_task_names_are_registered_with_celery(bridge: Bridge, worker: WorkerProcess) -> None:
     """Every taskbridge task is a Celery task under its own name, as `celery inspect` shows."""
     app = bridge.backend.app  # type: ignore[attr-defined]
     replies: dict[str, list[str]] = {}
@@ -55,7 +56,7 @@ def _waiting_record(bridge: Bridge, id: str) -> None:
 
 
 def test_pickled_message_is_refused_reported_and_worker_survives(
-    bridge: Bridge, worker: Worker, redis_url: str, namespace: str
+    bridge: Bridge, worker: WorkerProcess, redis_url: str, namespace: str
 ) -> None:
     """A pickled task message never runs: Celery refuses it, the log names it, the record FAILS."""
     message_id = f"pickled-{time.time_ns()}"
@@ -65,7 +66,7 @@ def test_pickled_message_is_refused_reported_and_worker_survives(
     sender.send_task("celery_testtasks.add", args=[{"v": 1}], task_id=message_id,
                      queue=f"{namespace}.default", serializer="pickle")
     sender.close()
-    worker.wait_for_log(f"message {message_id} for celery_testtasks.add refused and never run "
+    worker.wait_for_output(f"message {message_id} for celery_testtasks.add refused and never run "
                         "(content type 'application/x-python-serialize')")
     record = bridge.store.get(message_id)
     assert record.status is Status.FAILED
@@ -74,7 +75,7 @@ def test_pickled_message_is_refused_reported_and_worker_survives(
 
 
 def test_malformed_queue_items_are_dropped_and_worker_survives(
-    bridge: Bridge, worker: Worker, redis_url: str, namespace: str
+    bridge: Bridge, worker: WorkerProcess, redis_url: str, namespace: str
 ) -> None:
     """Items that are not kombu messages are logged and skipped; the worker keeps working."""
     client = redis.Redis.from_url(redis_url)
@@ -86,31 +87,31 @@ def test_malformed_queue_items_are_dropped_and_worker_survives(
                        "properties": {"delivery_tag": "t", "body_encoding": "base64",
                                       "delivery_info": {"exchange": "", "routing_key": queue}}}
     client.lpush(queue, json.dumps(no_content_type))
-    worker.wait_for_log(marker)
-    worker.wait_for_log("a JSON list, not an object")
-    worker.wait_for_log("message x for celery_testtasks.add refused and never run")
+    worker.wait_for_output(marker)
+    worker.wait_for_output("a JSON list, not an object")
+    worker.wait_for_output("message x for celery_testtasks.add refused and never run")
     assert tasks.add.using(bridge=bridge).enqueue(4, 4).wait(timeout=20) == 8
     assert worker.process.poll() is None
 
 
 def test_eta_longer_than_visibility_timeout_runs_once(
-    bridge: Bridge, worker: Worker, tracker: tuple[str, str]
+    bridge: Bridge, worker: WorkerProcess, tracker: tuple[str, str]
 ) -> None:
     """Celery-on-Redis redelivers an ETA task held past the visibility timeout; it runs once."""
     delay = 3 * VISIBILITY_TIMEOUT + 1
     result = tasks.count_run.using(bridge=bridge, delay=delay).enqueue(*tracker)
     # The trap is live: the held message comes back while it waits for its ETA...
-    worker.wait_for_log(f"Task celery_testtasks.count_run[{result.id}] received")
-    poll(lambda: worker.log().count(f"count_run[{result.id}] received") >= 2, timeout=delay + 10,
+    worker.wait_for_output(f"Task celery_testtasks.count_run[{result.id}] received")
+    poll(lambda: worker.output().count(f"count_run[{result.id}] received") >= 2, timeout=delay + 10,
          what="Celery to redeliver the ETA message after the visibility timeout")
     # ...and the store's start() guard refuses every copy after the first.
     assert result.wait(timeout=delay + 20) == 1
-    worker.wait_for_log(f"not running celery_testtasks.count_run [{result.id}]")
+    worker.wait_for_output(f"not running celery_testtasks.count_run [{result.id}]")
     assert redis.Redis.from_url(tracker[0]).get(tracker[1]) == b"1"
     assert result.refresh().attempts == 1
 
 
-def test_timeout_stops_an_attempt_in_a_prefork_child(bridge: Bridge, worker: Worker) -> None:
+def test_timeout_stops_an_attempt_in_a_prefork_child(bridge: Bridge, worker: WorkerProcess) -> None:
     """timeout= interrupts a task in Celery's prefork pool and fails it with TaskTimeout."""
     result = tasks.nap.using(bridge=bridge, timeout=1).enqueue(30)
     with pytest.raises(TaskFailed) as failed:
@@ -119,13 +120,13 @@ def test_timeout_stops_an_attempt_in_a_prefork_child(bridge: Bridge, worker: Wor
 
 
 def test_cancel_revokes_a_waiting_task(
-    bridge: Bridge, worker: Worker, tracker: tuple[str, str]
+    bridge: Bridge, worker: WorkerProcess, tracker: tuple[str, str]
 ) -> None:
     """A canceled delayed task is revoked in Celery and never runs, even once due."""
     result = tasks.count_run.using(bridge=bridge, delay=2).enqueue(*tracker)
-    worker.wait_for_log(f"count_run[{result.id}] received")
+    worker.wait_for_output(f"count_run[{result.id}] received")
     assert result.cancel().status is Status.CANCELED
-    worker.wait_for_log(f"Discarding revoked task: celery_testtasks.count_run[{result.id}]")
+    worker.wait_for_output(f"Discarding revoked task: celery_testtasks.count_run[{result.id}]")
     assert redis.Redis.from_url(tracker[0]).get(tracker[1]) is None
     assert result.refresh().status is Status.CANCELED
 

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import hueytasks
 import pytest
-from huey_testkit import Workers, sqlite_url
+from huey_testkit import sqlite_url
 from taskbridge_huey import HueyBackend
 from taskbridge_huey.backend import sqlite_path
 
 from taskbridge import Bridge, ConfigurationError, TaskFailed, UnsupportedFeature
 from taskbridge.plugin import DEFAULT_URL, BackendURL, engine_factory
+from taskbridge.testing.workers import Workers
 
 
 def test_engine_is_registered_through_the_entry_point() -> None:
@@ -75,7 +76,7 @@ def test_process_workers_enforce_timeouts(tmp_path: Path, workers: Workers) -> N
     try:
         result = hueytasks.too_long.using(bridge=bridge).enqueue()
         quick = hueytasks.add.using(bridge=bridge).enqueue(5, 5)
-        workers.start(bridge.url.raw, "-c", "2")
+        workers.start(bridge.url.raw, concurrency=2)
         assert quick.wait(timeout=20) == 10
         with pytest.raises(TaskFailed) as failure:
             result.wait(timeout=20)

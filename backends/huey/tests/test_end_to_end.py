@@ -8,10 +8,10 @@ from pathlib import Path
 
 import hueytasks
 import pytest
-from huey_testkit import Workers
 
 from taskbridge import Bridge, Status
 from taskbridge.testing.polling import wait_for
+from taskbridge.testing.workers import Workers
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ def test_priority_orders_waiting_tasks(bridge: Bridge, workers: Workers, tmp_pat
         hueytasks.record_order.using(bridge=bridge, priority=priority).enqueue(str(order), label)
         for label, priority in labels
     ]
-    workers.start(bridge.url.raw, "-c", "1")
+    workers.start(bridge.url.raw, concurrency=1)
     for result in results:
         result.wait(timeout=20)
     assert order.read_text().split() == ["p100", "p50a", "p50b", "p0", "m10"]
@@ -57,9 +57,9 @@ def test_several_queues_in_one_worker(bridge: Bridge, workers: Workers) -> None:
     """`taskbridge worker -q a -q b` consumes both queues, one Huey consumer each."""
     first = hueytasks.add.using(bridge=bridge, queue="a").enqueue(1, 1)
     second = hueytasks.add.using(bridge=bridge, queue="b.c").enqueue(2, 2)
-    workers.start(bridge.url.raw, "-q", "a", "-q", "b.c", "-c", "2")
+    worker = workers.start(bridge.url.raw, queues=["a", "b.c"], concurrency=2)
     assert (first.wait(timeout=20), second.wait(timeout=20)) == (2, 4)
-    log = workers.log()
+    log = worker.output()
     namespace = bridge.backend.namespace  # type: ignore[attr-defined]
     assert f"{namespace}.a" in log and f"{namespace}.b.c" in log
 
@@ -83,8 +83,8 @@ def test_registered_tasks_are_listed_by_huey(bridge: Bridge, workers: Workers) -
     lists it at startup."""
     huey = bridge.backend.huey("default")  # type: ignore[attr-defined]
     assert {"hueytasks.add", "hueytasks.slow"} <= set(huey.task_names())
-    workers.start(bridge.url.raw)
-    wait_for(lambda: "+ hueytasks.add" in workers.log(), what="Huey's command list")
+    worker = workers.start(bridge.url.raw)
+    wait_for(lambda: "+ hueytasks.add" in worker.output(), what="Huey's command list")
 
 
 def test_cancel_revokes_in_huey_and_never_runs(bridge: Bridge, workers: Workers) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 import hueytasks
 import pytest
 from huey.registry import Message
-from huey_testkit import Workers
 from hypothesis import given
 from hypothesis import strategies as st
 from taskbridge_huey._poison import POISON_ERROR, candidate_ids
@@ -17,6 +16,7 @@ from taskbridge_huey._serializer import JSONSerializer, MalformedMessage, messag
 
 from taskbridge import Bridge, Envelope, Status
 from taskbridge.testing.polling import wait_for
+from taskbridge.testing.workers import Workers
 
 
 class _Exploit:
@@ -40,14 +40,14 @@ def test_pickled_message_is_refused_and_reported(
     huey = bridge.backend.huey("default")  # type: ignore[attr-defined]
     message = Message(victim.id, "hueytasks.add", None, 0, 0, 0, (_Exploit(marker),), {})
     huey.storage.enqueue(pickle.dumps(message), 0)
-    workers.start(bridge.url.raw)
+    worker = workers.start(bridge.url.raw)
     failed = wait_for(lambda: victim.refresh().status is Status.FAILED, what="victim FAILED")
     assert failed
     assert victim.error is not None and victim.error.type == POISON_ERROR
     assert "not a taskbridge JSON message" in victim.error.message
     assert hueytasks.add.using(bridge=bridge).enqueue(2, 2).wait(timeout=20) == 4
     assert not marker.exists()
-    assert f"marked FAILED: {victim.id}" in workers.log()
+    assert f"marked FAILED: {victim.id}" in worker.output()
 
 
 @pytest.mark.slow
@@ -55,9 +55,9 @@ def test_malformed_json_without_an_id_is_logged(bridge: Bridge, workers: Workers
     """JSON that is not a taskbridge message is logged with what was found, and skipped."""
     huey = bridge.backend.huey("default")  # type: ignore[attr-defined]
     huey.storage.enqueue(b'{"taskbridge": 1, "id": "x", "envelope": {"v": 99}}', 0)
-    workers.start(bridge.url.raw)
+    worker = workers.start(bridge.url.raw)
     assert hueytasks.add.using(bridge=bridge).enqueue(3, 4).wait(timeout=20) == 7
-    wait_for(lambda: "refused a message on Huey queue" in workers.log(), what="the report")
+    wait_for(lambda: "refused a message on Huey queue" in worker.output(), what="the report")
 
 
 def test_json_roundtrip_of_an_envelope() -> None:

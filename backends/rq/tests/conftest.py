@@ -9,21 +9,26 @@ from collections.abc import Iterator
 import pytest
 import redis
 from taskbridge import Bridge
+from taskbridge.testing.cleanup import delete_namespace
 from taskbridge.testing.redis_server import test_redis_url, unique_prefix
+from taskbridge.testing.workers import Workers
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from rq_testkit import TASKS, Workers, delete_keys, rq_url
-
-
-@pytest.fixture
-def namespace() -> str:
-    return unique_prefix("rq")
+from rq_testkit import HERE, TASKS, rq_url
 
 
 @pytest.fixture
 def redis_url() -> str:
     return test_redis_url()
+
+
+@pytest.fixture
+def namespace(redis_url: str) -> Iterator[str]:
+    """A namespace of the test's own; everything written under it is deleted afterwards."""
+    name = unique_prefix("rq")
+    yield name
+    delete_namespace(redis_url, name)
 
 
 @pytest.fixture
@@ -39,19 +44,17 @@ def url(redis_url: str, namespace: str) -> str:
 
 
 @pytest.fixture
-def bridge(url: str, client: redis.Redis, namespace: str) -> Iterator[Bridge]:
+def bridge(url: str) -> Iterator[Bridge]:
     import rq_test_tasks  # noqa: F401 - registers the tasks in this process
 
     made = Bridge(url, imports=[TASKS], heartbeat_interval=1.0)
     yield made
-    ids = {key.decode().rsplit(":", 1)[1] for key in client.scan_iter(f"{namespace}:rec:*")}
     made.close()
-    delete_keys(client, namespace, ids)
 
 
 @pytest.fixture
 def workers(url: str, tmp_path: pathlib.Path) -> Iterator[Workers]:
-    started = Workers(url, tmp_path)
-    yield started
-    started.stop_all()
-
+    """Real worker processes on ``url``, stopped before the namespace is deleted."""
+    with Workers(tmp_path, url=url, imports=[TASKS], pythonpath=[HERE],
+                 env={"TASKBRIDGE_HEARTBEAT_INTERVAL": "1"}) as started:
+        yield started

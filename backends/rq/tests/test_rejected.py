@@ -12,9 +12,9 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
-from rq_testkit import Workers
 from taskbridge import Bridge, Status
 from taskbridge.testing.polling import wait_for
+from taskbridge.testing.workers import Workers
 
 from taskbridge_rq.jobs import RUNNER
 
@@ -53,7 +53,7 @@ def test_hand_pushed_jobs_never_run_and_are_reported(
     for job_id in expected:
         assert Job.fetch(job_id, connection=client, serializer=JSONSerializer).get_status() \
             == JobStatus.FAILED
-    log = workers.log()
+    log = proc.output()
     assert all(f"RQ job {job_id} on queue {name} was not run" in log for job_id in expected)
     record = hijacked.refresh()
     assert record.status is Status.FAILED

@@ -6,9 +6,9 @@ import pathlib
 import signal
 
 import pytest
-from rq_testkit import Workers
 from taskbridge import Bridge, Status
 from taskbridge.testing.polling import wait_for
+from taskbridge.testing.workers import Workers
 
 import rq_test_tasks
 
@@ -25,14 +25,14 @@ def test_end_to_end_fork_worker(bridge: Bridge, workers: Workers) -> None:
 
 def test_simple_worker_runs_in_the_worker_process(bridge: Bridge, workers: Workers) -> None:
     """--pool simple runs each task inside the worker process (no fork)."""
-    proc = workers.start("--pool", "simple")
+    proc = workers.start(pool="simple")
     assert rq_test_tasks.pid.using(bridge=bridge).enqueue().wait(timeout=20) == proc.pid
 
 
 @pytest.mark.parametrize("pool", ["fork", "simple"])
 def test_timeout_fails_the_attempt(bridge: Bridge, workers: Workers, pool: str) -> None:
     """timeout= stops a running task with TaskTimeout in both worker modes."""
-    workers.start("--pool", pool)
+    workers.start(pool=pool)
     result = rq_test_tasks.too_slow.using(bridge=bridge).enqueue()
     wait_for(lambda: result.refresh().status is Status.FAILED, 20, "FAILED")
     assert result.error is not None and result.error.type == "taskbridge.TaskTimeout"
@@ -67,7 +67,7 @@ def test_retry_is_scheduled_and_runs(bridge: Bridge, workers: Workers) -> None:
 
 def test_several_queues_and_processes(bridge: Bridge, workers: Workers) -> None:
     """-c 2 -q a -q b: a pool of RQ workers consumes both queues."""
-    workers.start("-c", "2", "-q", "a", "-q", "b")
+    workers.start(concurrency=2, queues=["a", "b"])
     results = [rq_test_tasks.pid.using(bridge=bridge, queue=q).enqueue() for q in "ab" * 3]
     assert all(isinstance(r.wait(timeout=30), int) for r in results)
 

@@ -1,6 +1,7 @@
 """The pytest plugin (``pytest11`` entry point): the ``taskbridge_memory`` fixture, the
-``--taskbridge-url`` option the conformance suite reads and the ``--taskbridge-store`` option
-the store contract suite reads."""
+``--taskbridge-url`` option the conformance suite reads, the ``--taskbridge-store`` option the
+store contract suite reads, and the check that a run leaves no keys behind on the tests' Redis
+(``taskbridge_check_redis_keys = true`` in the ini file)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 
 if TYPE_CHECKING:
     from taskbridge.testing.kit import MemoryKit
+
+CHECK_INI = "taskbridge_check_redis_keys"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,6 +36,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="store URL for the taskbridge store contract suite (repeatable; default: "
         "$TASKBRIDGE_STORE_URLS, comma-separated, else the stores taskbridge ships)",
     )
+    parser.addini(
+        CHECK_INI,
+        type="bool",
+        default=False,
+        help="fail the run if it leaves keys of its test namespaces on the tests' Redis",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The conformance suite runs each backend's tests on one pytest-xdist worker; the mark
+    # must be known when xdist is not installed too (--strict-markers).
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
+    controller = not hasattr(config, "workerinput")
+    if controller and config.getini(CHECK_INI):
+        from taskbridge.testing.leftovers import LeftoverKeys
+
+        config.pluginmanager.register(LeftoverKeys(), "taskbridge-leftover-keys")
 
 
 @pytest.fixture

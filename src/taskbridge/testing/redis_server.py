@@ -18,6 +18,10 @@ import time
 import uuid
 
 ENV = "TASKBRIDGE_TEST_REDIS_URL"
+#: Shared by every process of one test run (pytest-xdist workers, worker processes).
+ENV_RUN = "TASKBRIDGE_TEST_RUN"
+#: How every test namespace starts; clean-up refuses to delete anything else.
+TEST_PREFIX = "tbtest-"
 _LOCAL = ("127.0.0.1", 6379)
 _started: dict[str, subprocess.Popen[bytes]] = {}
 _commands: dict[str, list[str]] = {}
@@ -130,7 +134,9 @@ def stop_private_server(url: str) -> None:
 
 
 def test_redis_url() -> str:
-    """The Redis URL tests should use (cached for the process)."""
+    """The Redis URL tests should use (cached for the process, and exported as
+    ``$TASKBRIDGE_TEST_REDIS_URL`` so that processes started later, pytest-xdist workers
+    included, use the same server)."""
     global _cached
     if _cached is None:
         configured = os.environ.get(ENV)
@@ -140,37 +146,28 @@ def test_redis_url() -> str:
             _cached = f"redis://{_LOCAL[0]}:{_LOCAL[1]}/0"
         else:
             _cached = start_private_server()
+        os.environ[ENV] = _cached
     return _cached
 
 
-def delete_keys(url: str, prefix: str) -> int:
-    """Delete the keys starting with ``prefix`` (a test's namespace, ``ns:``) from the Redis at
-    ``url``, found with SCAN: never a FLUSHDB of a database others may share. Returns how many."""
-    import redis
-
-    client = redis.Redis.from_url(url)
-    deleted = 0
-    try:
-        batch: list[bytes] = []
-        for key in client.scan_iter(match=f"{_glob_escape(prefix)}*", count=1000):
-            batch.append(key)
-            if len(batch) >= 1000:
-                deleted += client.delete(*batch)
-                batch = []
-        if batch:
-            deleted += client.delete(*batch)
-    finally:
-        client.close()
-    return deleted
+def run_id() -> str:
+    """This test run's id: ``$TASKBRIDGE_TEST_RUN``, made up (and exported to the processes
+    this one starts) if unset."""
+    run = os.environ.get(ENV_RUN)
+    if not run:
+        run = os.environ[ENV_RUN] = uuid.uuid4().hex[:8]
+    return run
 
 
-def _glob_escape(text: str) -> str:
-    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
+def run_prefix() -> str:
+    """How every namespace of this test run starts."""
+    return f"{TEST_PREFIX}{run_id()}-"
 
 
 def unique_prefix(label: str = "t") -> str:
-    """A key prefix no other test run uses, so tests can clean up only what they wrote."""
-    return f"tbtest-{label}-{uuid.uuid4().hex[:10]}"
+    """A key prefix (a namespace) no other test uses, so tests can clean up only what they
+    wrote: ``tbtest-<run>-<label>-<random>``."""
+    return f"{run_prefix()}{label}-{uuid.uuid4().hex[:10]}"
 
 
 test_redis_url.__test__ = False  # type: ignore[attr-defined]

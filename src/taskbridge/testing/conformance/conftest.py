@@ -8,10 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from taskbridge._bridge import Bridge, set_bridge
-from taskbridge.testing.conformance.harness import Harness, unreachable_reason
-from taskbridge.testing.conformance.recorder import HookRecorder
-
-ENV_URLS = "TASKBRIDGE_CONFORMANCE_URLS"
+from taskbridge.testing.conformance.harness import ENV_URLS, Harness, unreachable_reason
+from taskbridge.testing.recorder import HookRecorder, recording_hooks
 
 
 def backend_urls(config: pytest.Config) -> list[str]:
@@ -26,8 +24,14 @@ def backend_urls(config: pytest.Config) -> list[str]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend_url" in metafunc.fixturenames:
         urls = backend_urls(metafunc.config)
+        # One xdist group per URL: under pytest-xdist's --dist loadgroup, all of a backend's
+        # tests run on one worker, so its session fixture (and its workers) start once.
+        params = [
+            pytest.param(url, marks=pytest.mark.xdist_group(f"conformance-{index}"))
+            for index, url in enumerate(urls)
+        ]
         ids = [url.split("://", 1)[0] for url in urls]
-        metafunc.parametrize("backend_url", urls, ids=ids, scope="session")
+        metafunc.parametrize("backend_url", params, ids=ids, scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -58,12 +62,5 @@ def bridge(backend: Harness) -> Iterator[Bridge]:
 @pytest.fixture
 def hook_recorder() -> Iterator[HookRecorder]:
     """A lifecycle-hook plugin registered in this process for the test."""
-    from taskbridge._plugins import plugin_manager
-
-    recorder = HookRecorder()
-    manager = plugin_manager()
-    manager.register(recorder, name="taskbridge.conformance.test-recorder")
-    try:
+    with recording_hooks() as recorder:
         yield recorder
-    finally:
-        manager.unregister(recorder)

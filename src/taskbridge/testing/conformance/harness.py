@@ -7,13 +7,8 @@ real ``taskbridge worker`` processes, started, stopped and killed here.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,13 +21,17 @@ from taskbridge._config import ENV_HEARTBEAT, BackendURL
 from taskbridge._result import Result
 from taskbridge._status import Status
 from taskbridge._task import Task
-from taskbridge.testing.conformance.recorder import ENV_HOOK_LOG, read_log
+from taskbridge.testing.cleanup import delete_namespace
 from taskbridge.testing.polling import wait_for
-from taskbridge.testing.redis_server import unique_prefix
+from taskbridge.testing.recorder import ENV_HOOK_LOG, hooks_of, read_hook_log
+from taskbridge.testing.redis_server import TEST_PREFIX, unique_prefix
+from taskbridge.testing.workers import WorkerProcess, Workers
 
 T = TypeVar("T")
 
 TASKS_MODULE = "taskbridge.testing.conformance.tasks"
+#: The URLs to test when no ``--taskbridge-url`` is given (comma-separated).
+ENV_URLS = "TASKBRIDGE_CONFORMANCE_URLS"
 #: Heartbeat for the suite's workers and bridges, so lost workers are noticed within seconds.
 HEARTBEAT = 0.5
 #: Queues the session's workers consume.
@@ -41,55 +40,7 @@ SERVED_QUEUES = ("default", "conformance-other")
 PARKED = "conformance-parked"
 #: For tests that run their own one-at-a-time worker (priority order, crash recovery).
 SOLO = "conformance-solo"
-#: How long a worker may take to start and announce itself.
-WORKER_START_TIMEOUT = 60.0
 _DEFAULT_PORTS = {"redis": 6379, "rediss": 6380, "amqp": 5672, "amqps": 5671, "postgresql": 5432}
-
-
-class WorkerProcess:
-    """One ``taskbridge worker`` process, in its own process group so all its children die too."""
-
-    def __init__(self, harness: Harness, queues: Sequence[str], concurrency: int) -> None:
-        self.queues = tuple(queues)
-        self.log = harness.workdir / f"worker-{unique_prefix('w')}.log"
-        command = [
-            sys.executable, "-m", "taskbridge", "worker", "--url", harness.url,
-            "--imports", TASKS_MODULE, "-c", str(concurrency),
-        ]
-        for queue in self.queues:
-            command += ["-q", queue]
-        env = dict(os.environ)
-        env.update({ENV_HEARTBEAT: str(HEARTBEAT), ENV_HOOK_LOG: str(harness.hook_log)})
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                preexec_fn=_stop_with_parent,
-            )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def output(self) -> str:
-        """The worker's log, for failure messages."""
-        try:
-            return self.log.read_text(errors="replace")[-4000:]
-        except OSError:
-            return ""
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM (a warm shutdown), then SIGKILL to the whole group after ``timeout``."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout)
-        self.kill()
-
-    def kill(self) -> None:
-        """SIGKILL the worker and every process it started, at once (a crash, an OOM kill)."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
 
 
 class Harness:
@@ -104,7 +55,10 @@ class Harness:
         self.bridge = Bridge(self.url, heartbeat_interval=HEARTBEAT)
         self.capabilities = self.bridge.capabilities
         self.in_process: bool = bool(self.capabilities.in_process)
-        self.workers: list[WorkerProcess] = []
+        self.workers = Workers(
+            workdir, url=self.url, imports=[TASKS_MODULE],
+            env={ENV_HEARTBEAT: str(HEARTBEAT), ENV_HOOK_LOG: str(self.hook_log)},
+        )
         self._other: Bridge | None = None
         self._background = False
 
@@ -123,13 +77,22 @@ class Harness:
             self.start_worker(SERVED_QUEUES, concurrency=2)
 
     def close(self) -> None:
-        for worker in list(self.workers):
-            self.stop_worker(worker)
+        self.workers.stop_all()
         for bridge in (self._other, self.bridge):
             if bridge is not None:
                 with contextlib.suppress(Exception):
                     bridge.close()
-        delete_namespace(self.url)
+        self._delete_namespace()
+
+    def _delete_namespace(self) -> None:
+        """Delete the Redis keys of the namespace ``isolate`` made up (never a given one)."""
+        namespace = self.parsed.options.get("namespace", "")
+        if not namespace.startswith(TEST_PREFIX):
+            return
+        servers = {self.parsed.transport_url, self.parsed.options.get("store", "")}
+        for server in servers:
+            if server.startswith(("redis://", "rediss://")):
+                delete_namespace(server, namespace)
 
     def other_bridge(self) -> Bridge:
         """A second bridge on the same URL, as another process would have one.
@@ -148,38 +111,14 @@ class Harness:
         """Start a real worker process and wait until it announces itself in the store."""
         if self.in_process:
             raise RuntimeError(f"{self.engine} runs tasks in-process; it has no worker processes")
-        worker = WorkerProcess(self, queues, concurrency)
-        self.workers.append(worker)
-        deadline = time.monotonic() + WORKER_START_TIMEOUT
-        while not self._announced(worker):
-            if worker.process.poll() is not None or time.monotonic() > deadline:
-                self.stop_worker(worker)
-                problem = (f"exited with code {worker.process.returncode}"
-                           if worker.process.returncode is not None else "never announced itself")
-                raise RuntimeError(
-                    f"taskbridge worker for {self.parsed.redacted()} {problem} "
-                    f"(within {WORKER_START_TIMEOUT:g}s); its output:\n{worker.output()}"
-                )
-            time.sleep(0.1)
-        return worker
-
-    def _announced(self, worker: WorkerProcess) -> bool:
-        for info in self.bridge.store.workers():
-            pid = info.get("pid")
-            if isinstance(pid, int) and (pid == worker.pid or _group_of(pid) == worker.pid):
-                return True
-        return False
+        return self.workers.start(queues=queues, concurrency=concurrency, bridge=self.bridge)
 
     def kill_worker(self, worker: WorkerProcess) -> None:
         """SIGKILL a worker and its children, as an OOM killer would."""
-        worker.kill()
-        if worker in self.workers:
-            self.workers.remove(worker)
+        self.workers.kill(worker)
 
     def stop_worker(self, worker: WorkerProcess) -> None:
-        worker.stop()
-        if worker in self.workers:
-            self.workers.remove(worker)
+        self.workers.stop(worker)
 
     @contextlib.contextmanager
     def serving(self, queues: Sequence[str], concurrency: int = 1) -> Iterator[None]:
@@ -277,8 +216,8 @@ class Harness:
     def hook_events(self, id: str, recorded: Sequence[tuple[str, str, str]]) -> list[str]:
         """Hooks fired for execution ``id``: those recorded in this process plus those the
         worker processes logged."""
-        events = list(recorded) + ([] if self.in_process else read_log(self.hook_log))
-        return [hook for hook, event_id, _ in events if event_id == id]
+        events = list(recorded) + ([] if self.in_process else read_hook_log(self.hook_log))
+        return hooks_of(id, events)
 
     # -- unreachable servers ---------------------------------------------------------------------
 
@@ -296,24 +235,6 @@ class Harness:
         userinfo = parts.netloc.rpartition("@")[0]
         netloc = (f"{userinfo}@" if userinfo else "") + f"127.0.0.1:{closed_port()}"
         return f"{scheme}://" + parts._replace(netloc=netloc).geturl()[len("x://"):]
-
-
-def _stop_with_parent() -> None:
-    """In the forked worker, before exec: on Linux, get SIGTERM when the test process dies, so
-    a killed pytest run leaves no workers behind."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _group_of(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except OSError:
-        return None
 
 
 def closed_port() -> int:
@@ -352,21 +273,3 @@ def unreachable_reason(url: str) -> str | None:
             return (f"cannot reach {parts.hostname}:{port} for {parsed.redacted()} ({exc}); "
                     "start that server or pass another --taskbridge-url")
     return None
-
-
-def delete_namespace(url: str) -> None:
-    """Delete the Redis keys this run wrote under its unique namespace (and only those)."""
-    parsed = BackendURL.parse(url)
-    namespace = parsed.options.get("namespace", "")
-    if not namespace.startswith("tbtest-"):
-        return  # not a namespace we made up: never delete someone else's keys
-    servers = [parsed.transport_url, parsed.options.get("store", "")]
-    try:
-        import redis
-    except ImportError:
-        return
-    for server in {s for s in servers if s.startswith(("redis://", "rediss://"))}:
-        with contextlib.suppress(Exception), redis.Redis.from_url(server) as client:
-            keys = list(client.scan_iter(match=f"*{namespace}*", count=1000))
-            for start in range(0, len(keys), 500):
-                client.delete(*keys[start : start + 500])

@@ -13,7 +13,7 @@ import time
 from typing import Any, ParamSpec, TypeVar
 
 from taskbridge import Every, Retry, RetryPolicy, TaskContext, periodic, task
-from taskbridge.testing.conformance.recorder import install_from_environment
+from taskbridge.testing.recorder import install_from_environment
 
 P = ParamSpec("P")
 R = TypeVar("R")

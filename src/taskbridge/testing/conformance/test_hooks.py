@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from taskbridge import Status
 from taskbridge.testing.conformance.harness import Harness
-from taskbridge.testing.conformance.recorder import HookRecorder
 from taskbridge.testing.conformance.tasks import add, fail, flaky
+from taskbridge.testing.recorder import HookRecorder
 
 
 def _hooks(backend: Harness, recorder: HookRecorder, id: str, last: str) -> list[str]:

@@ -15,8 +15,8 @@ import attrs
 import pytest
 
 from taskbridge.plugin import installed_stores, open_store, redact
+from taskbridge.testing.cleanup import delete_namespace
 from taskbridge.testing.redis_server import (
-    delete_keys,
     start_private_server,
     test_redis_url,
     unique_prefix,
@@ -92,7 +92,7 @@ def _redis_namespace(url: str) -> Iterator[str]:
     try:
         yield urlunsplit(parts._replace(query=urlencode([*query, ("namespace", namespace)])))
     finally:
-        delete_keys(plain, f"{namespace}:")
+        delete_namespace(plain, namespace)
 
 
 @functools.cache
