@@ -1,0 +1,25 @@
+"""What installed distributions add to tests through the taskbridge.testing hooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from taskbridge._config import BackendURL
+from taskbridge._plugins import installed_engines
+from taskbridge.testing.plugins import conformance_urls
+
+
+def test_conformance_urls_start_with_memory_and_name_installed_engines(tmp_path: Path) -> None:
+    """memory:// comes first; every URL a distribution contributes names an installed engine."""
+    urls = conformance_urls("redis://127.0.0.1:6379/0", tmp_path)
+    assert urls[0] == "memory://"
+    assert len(urls) == len(set(urls))
+    engines = installed_engines()
+    assert all(BackendURL.parse(url).engine in engines for url in urls)
+
+
+def test_every_installed_engine_contributes_a_conformance_url(tmp_path: Path) -> None:
+    """Installing a distribution is enough for the conformance run to test its engines."""
+    urls = conformance_urls("redis://127.0.0.1:6379/0", tmp_path)
+    tested = {BackendURL.parse(url).engine for url in urls}
+    assert set(installed_engines()) <= tested
