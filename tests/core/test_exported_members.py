@@ -88,3 +88,11 @@ def test_every_public_member_of_the_plugin_interface_is_exported() -> None:
         and name not in {"annotations", "TYPE_CHECKING", "Any"}
     }
     assert public - set(plugin.__all__) == set()
+
+
+def test_testing_kit_all_is_sorted_and_importable() -> None:
+    """taskbridge.testing.__all__ is sorted, and every name in it loads from its module."""
+    import taskbridge.testing as testing
+
+    assert testing.__all__ == sorted(testing.__all__)
+    assert [name for name in testing.__all__ if getattr(testing, name, None) is None] == []

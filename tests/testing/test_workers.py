@@ -82,6 +82,6 @@ def test_schedulers_start_and_stop(workers: Workers, bridge: taskbridge.Bridge) 
     bridge.schedules.add("runner-tick", tasks.tick.name, taskbridge.Every(seconds=1))
     scheduler = workers.start_scheduler()
     wait_for(lambda: bridge.count(task_name=tasks.tick.name) > 0, 20, "a tick to be enqueued")
-    assert scheduler.poll() is None
+    assert scheduler.poll() is None, scheduler.output()
     workers.stop_all()
-    assert scheduler.returncode == 0
+    assert scheduler.returncode == 0, scheduler.output()

@@ -12,7 +12,8 @@ from taskbridge_celery.testing import delete_amqp_entities
 from taskbridge import Bridge, Status
 from taskbridge.testing.workers import WorkerProcess
 
-pytestmark = requires_amqp
+# The module shares one worker: under pytest-xdist its tests run on one xdist worker.
+pytestmark = [requires_amqp, pytest.mark.xdist_group("celery-amqp-module")]
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,9 @@ from taskbridge.testing.workers import WorkerProcess
 #: Short, so the ETA test below outlives it several times over.
 VISIBILITY_TIMEOUT = 2
 
+# The module shares one worker: under pytest-xdist its tests run on one xdist worker.
+pytestmark = pytest.mark.xdist_group("celery-redis-module")
+
 
 @pytest.fixture(scope="module")
 def url(redis_url: str, namespace: str) -> str:

@@ -149,12 +149,17 @@ class WorkerProcess:
         Returns its exit code, or ``None`` if it did not stop in time. Either way, whatever is
         left of its process group is killed afterwards.
         """
-        code = self.poll()
-        if code is None:
+        if self.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(signum)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                code = self.process.wait(timeout)
+        return self.reap(timeout)
+
+    def reap(self, timeout: float = WORKER_STOP_TIMEOUT) -> int | None:
+        """Wait up to ``timeout`` seconds for the process to exit, then kill what is left of its
+        process group; the exit code, or ``None`` if it had to be killed."""
+        code = None
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            code = self.process.wait(timeout)
         self.kill()
         return code
 
@@ -244,14 +249,18 @@ class Workers:
             self._forget(worker)
 
     def stop_all(self) -> None:
-        """Stop every process still running (SIGTERM to all, then SIGKILL what is left)."""
+        """Stop every process still running: SIGTERM to all at once (one signal each: a second
+        one may find the engine's own handler gone), then SIGKILL what is left."""
         running = list(self.started)
         for worker in running:
             if worker.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     worker.send_signal(signal.SIGTERM)
         for worker in running:
-            self.stop(worker)
+            try:
+                worker.reap()
+            finally:
+                self._forget(worker)
         for bridge in self._bridges.values():
             with contextlib.suppress(Exception):
                 bridge.close()
