@@ -48,6 +48,12 @@ class TestingHookspecs:
         ``namespace``, beyond the keys whose names contain it (those are found without asking):
         keys named by job ids, members of sets every namespace shares, and so on."""
 
+    @hookspec
+    def taskbridge_delete_test_namespace(self, url: str, namespace: str, queues: list[str]) -> None:
+        """Delete what this distribution's engine created for test namespace ``namespace`` on
+        ``url``'s servers outside Redis (RabbitMQ's durable queues and exchanges, say), for
+        ``queues``; ignore URLs of other engines."""
+
 
 class _CoreTesting:
     """The core's own contribution: ``memory://``."""
@@ -65,6 +71,13 @@ def testing_plugins() -> pluggy.PluginManager:
     manager.register(_CoreTesting(), name="taskbridge.testing.core")
     manager.load_setuptools_entrypoints(GROUP)
     return manager
+
+
+def delete_test_namespace(url: str, namespace: str, queues: list[str]) -> None:
+    """Let every installed distribution delete what ``namespace`` left outside Redis."""
+    testing_plugins().hook.taskbridge_delete_test_namespace(
+        url=url, namespace=namespace, queues=queues
+    )
 
 
 def conformance_urls(redis_url: str, workdir: Path) -> list[str]:

@@ -36,6 +36,15 @@ def taskbridge_test_redis_entries(client: Any, namespace: str) -> list[tuple[str
     return entries
 
 
+@hookimpl
+def taskbridge_delete_test_namespace(url: str, namespace: str, queues: list[str]) -> None:
+    """A celery+amqp:// test namespace's queues and exchanges on RabbitMQ (durable: they stay
+    behind otherwise)."""
+    if url.startswith("celery+amqp"):
+        broker = url.removeprefix("celery+").partition("?")[0]
+        delete_amqp_entities(namespace, queues, broker)
+
+
 def amqp_available(address: tuple[str, int] = AMQP) -> bool:
     """Whether a broker answers on ``address`` (tests skip with a reason when not)."""
     try:

@@ -22,6 +22,7 @@ from taskbridge._result import Result
 from taskbridge._status import Status
 from taskbridge._task import Task
 from taskbridge.testing.cleanup import delete_namespace
+from taskbridge.testing.plugins import delete_test_namespace
 from taskbridge.testing.polling import wait_for
 from taskbridge.testing.recorder import ENV_HOOK_LOG, hooks_of, read_hook_log
 from taskbridge.testing.redis_server import TEST_PREFIX, unique_prefix
@@ -85,10 +86,12 @@ class Harness:
         self._delete_namespace()
 
     def _delete_namespace(self) -> None:
-        """Delete the Redis keys of the namespace ``isolate`` made up (never a given one)."""
+        """Delete what the namespace ``isolate`` made up (never a given one) left on the
+        servers: Redis keys, and the engine's broker entities."""
         namespace = self.parsed.options.get("namespace", "")
         if not namespace.startswith(TEST_PREFIX):
             return
+        delete_test_namespace(self.url, namespace, [*SERVED_QUEUES, PARKED, SOLO])
         servers = {self.parsed.transport_url, self.parsed.options.get("store", "")}
         for server in servers:
             if server.startswith(("redis://", "rediss://")):
