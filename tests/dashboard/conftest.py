@@ -17,7 +17,8 @@ from taskbridge._dashboard.http import Handler
 from taskbridge._dashboard.messages import Request, Response
 from taskbridge._dashboard.security import allow_everyone
 from taskbridge.plugin import installed_engines
-from taskbridge.testing.conformance.harness import delete_namespace, isolate
+from taskbridge.testing.cleanup import delete_url_namespace
+from taskbridge.testing.conformance.harness import isolate
 from taskbridge.testing.redis_server import test_redis_url
 
 HERE = Path(__file__).parent
@@ -43,7 +44,7 @@ def bridge(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Bridge]:
     made = Bridge(url, imports=[TASKS])
     yield made
     made.close()
-    delete_namespace(url)
+    delete_url_namespace(url)
 
 
 class Api:

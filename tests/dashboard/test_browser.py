@@ -16,7 +16,7 @@ from stack import PASSWORD, USER, Stack, running
 
 from conftest import bridge_url
 from taskbridge import Status
-from taskbridge.testing.conformance.harness import delete_namespace
+from taskbridge.testing.cleanup import delete_url_namespace
 from taskbridge.testing.polling import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
@@ -25,7 +25,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 XSS = "<script>alert(1)</script>"
 
-pytestmark = pytest.mark.slow
+# One browser and one stack per kind for the module: under pytest-xdist, one xdist worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dashboard-browser")]
 sync_api = pytest.importorskip("playwright.sync_api")
 if not os.access(CHROMIUM, os.X_OK):
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
@@ -48,7 +49,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     url = bridge_url(request.param, workdir)
     with running(url, workdir) as served:
         yield served
-    delete_namespace(url)
+    delete_url_namespace(url)
 
 
 @pytest.fixture(scope="module")

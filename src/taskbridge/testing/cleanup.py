@@ -13,10 +13,10 @@ so the same functions, given that prefix, list what a whole run left behind.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from taskbridge.testing.plugins import RedisEntry, testing_plugins
+from taskbridge.testing.plugins import RedisEntry, delete_test_namespace, testing_plugins
 from taskbridge.testing.redis_server import TEST_PREFIX
 
 if TYPE_CHECKING:
@@ -90,3 +90,20 @@ def delete_namespace(redis_url_or_client: str | redis.Redis, namespace: str) -> 
     entries = namespace_entries(redis_url_or_client, namespace)
     delete_entries(redis_url_or_client, entries)
     return len(entries)
+
+
+def delete_url_namespace(url: str, queues: Sequence[str] = ()) -> None:
+    """Delete what a backend URL's test namespace left on its servers: the keys on every Redis
+    the URL names (broker and ``?store=``) and, through the distributions' hooks, the engine's
+    entities elsewhere (RabbitMQ queues and exchanges of ``queues``). URLs without a namespace
+    from :func:`~taskbridge.testing.redis_server.unique_prefix` are left alone."""
+    from taskbridge._config import BackendURL
+
+    parsed = BackendURL.parse(url)
+    namespace = parsed.options.get("namespace", "")
+    if not namespace.startswith(TEST_PREFIX):
+        return
+    for server in {parsed.transport_url, parsed.options.get("store", "")}:
+        if server.startswith(("redis://", "rediss://")):
+            delete_namespace(server, namespace)
+    delete_test_namespace(url, namespace, list(queues))

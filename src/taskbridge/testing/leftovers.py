@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from taskbridge.testing.pytest_plugin import CHECK_INI
+
 if TYPE_CHECKING:
     from taskbridge.testing.plugins import RedisEntry
 
-from taskbridge.testing.pytest_plugin import CHECK_INI
 _SHOWN = 40
 
 

@@ -232,7 +232,15 @@ class Workers:
         env: Mapping[str, str] | None = None,
     ) -> WorkerProcess:
         """Start ``taskbridge scheduler`` (schedulers announce nothing: poll for its ticks)."""
-        return self._spawn("scheduler", self._url(url), args=args, env=env)
+        return self.start_command("scheduler", url, args=args, env=env)
+
+    def start_command(
+        self, command: str, url: str | None = None, *, args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> WorkerProcess:
+        """Start another long-running ``taskbridge`` command (``dashboard``, say) the same way,
+        without waiting for anything: poll its output or what it serves."""
+        return self._spawn(command, self._url(url), args=args, env=env)
 
     def stop(self, worker: WorkerProcess, timeout: float = WORKER_STOP_TIMEOUT) -> int | None:
         """Stop one process (see :meth:`WorkerProcess.stop`) and forget it."""

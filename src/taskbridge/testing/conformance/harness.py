@@ -21,11 +21,10 @@ from taskbridge._config import ENV_HEARTBEAT, BackendURL
 from taskbridge._result import Result
 from taskbridge._status import Status
 from taskbridge._task import Task
-from taskbridge.testing.cleanup import delete_namespace
-from taskbridge.testing.plugins import delete_test_namespace
+from taskbridge.testing.cleanup import delete_url_namespace
 from taskbridge.testing.polling import wait_for
 from taskbridge.testing.recorder import ENV_HOOK_LOG, hooks_of, read_hook_log
-from taskbridge.testing.redis_server import TEST_PREFIX, unique_prefix
+from taskbridge.testing.redis_server import unique_prefix
 from taskbridge.testing.workers import WorkerProcess, Workers
 
 T = TypeVar("T")
@@ -83,19 +82,7 @@ class Harness:
             if bridge is not None:
                 with contextlib.suppress(Exception):
                     bridge.close()
-        self._delete_namespace()
-
-    def _delete_namespace(self) -> None:
-        """Delete what the namespace ``isolate`` made up (never a given one) left on the
-        servers: Redis keys, and the engine's broker entities."""
-        namespace = self.parsed.options.get("namespace", "")
-        if not namespace.startswith(TEST_PREFIX):
-            return
-        delete_test_namespace(self.url, namespace, [*SERVED_QUEUES, PARKED, SOLO])
-        servers = {self.parsed.transport_url, self.parsed.options.get("store", "")}
-        for server in servers:
-            if server.startswith(("redis://", "rediss://")):
-                delete_namespace(server, namespace)
+        delete_url_namespace(self.url, [*SERVED_QUEUES, PARKED, SOLO])
 
     def other_bridge(self) -> Bridge:
         """A second bridge on the same URL, as another process would have one.
