@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 GROUP = "taskbridge.testing"
 #: ``(key, None)``: a whole key; ``(key, member)``: one member of a set, sorted set or hash that
 #: several namespaces share.
-RedisEntry = tuple[str, "str | None"]
+RedisEntry = tuple[str, str | None]
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 
