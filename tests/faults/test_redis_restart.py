@@ -36,7 +36,8 @@ sys.path.insert(0, str(HERE))
 
 import fault_tasks  # noqa: E402
 
-pytestmark = pytest.mark.slow
+# One at a time (on one xdist worker): two Redis outages at once would only add noise.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("faults")]
 
 OUTAGE = 3.0
 
