@@ -286,10 +286,14 @@ class Solar:
         after = _aware(moment, "next_after's moment").astimezone(UTC)
         observer = Observer(self.latitude, self.longitude)
         compute = getattr(sun, self.event)
-        day = after.date() - dt.timedelta(days=1)
+        # Days are counted on the place's solar clock (UTC offset from its longitude), where each
+        # day holds that day's event; on UTC days an event near midnight UTC can fall on the
+        # neighbouring date, and one day's event would be skipped.
+        solar_time = dt.timezone(dt.timedelta(hours=round(self.longitude / 15)))
+        day = after.astimezone(solar_time).date() - dt.timedelta(days=1)
         for _ in range(370):
             try:
-                when: dt.datetime = compute(observer, day, tzinfo=UTC)
+                when: dt.datetime = compute(observer, day, tzinfo=solar_time)
             except ValueError:  # the sun does not cross that elevation on this day
                 when = None  # type: ignore[assignment]
             if when is not None:
