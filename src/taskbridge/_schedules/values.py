@@ -244,6 +244,12 @@ class At:
 
 
 SOLAR_EVENTS = ("dawn", "sunrise", "noon", "sunset", "dusk")
+#: Zenith angle (degrees) and direction of each event but noon, as astral defines them: dawn
+#: and dusk civil (6 degrees below the horizon), sunrise and sunset at the sun's upper limb.
+_SOLAR_ZENITHS = {
+    "dawn": (96.0, True), "sunrise": (90.0 + 32.0 / 120.0, True),
+    "sunset": (90.0 + 32.0 / 120.0, False), "dusk": (96.0, False),
+}
 
 
 def _coordinate(limit: float) -> Any:
@@ -281,27 +287,49 @@ class Solar:
     longitude: float = attrs.field(validator=_coordinate(180))
 
     def next_after(self, moment: dt.datetime) -> dt.datetime | None:
-        from astral import Observer, sun
-
         after = _aware(moment, "next_after's moment").astimezone(UTC)
-        observer = Observer(self.latitude, self.longitude)
-        compute = getattr(sun, self.event)
-        # Days are counted on the place's solar clock (UTC offset from its longitude), where each
-        # day holds that day's event; on UTC days an event near midnight UTC can fall on the
-        # neighbouring date, and one day's event would be skipped.
-        solar_time = dt.timezone(dt.timedelta(hours=round(self.longitude / 15)))
-        day = after.astimezone(solar_time).date() - dt.timedelta(days=1)
+        # Days are the place's solar days (noon at 720 - 4 * longitude minutes UTC): each holds
+        # exactly one of the event, and the events of successive days follow each other.
+        day = (after + dt.timedelta(minutes=4 * self.longitude)).date() - dt.timedelta(days=1)
         for _ in range(370):
-            try:
-                when: dt.datetime = compute(observer, day, tzinfo=solar_time)
-            except ValueError:  # the sun does not cross that elevation on this day
-                when = None  # type: ignore[assignment]
-            if when is not None:
-                tick = _from_seconds(math.floor(when.timestamp()))
-                if tick > after:
-                    return tick
+            when = self._event_on(day)
+            if when is not None and when > after:
+                return when
             day += dt.timedelta(days=1)
         return None
+
+    def _event_on(self, day: dt.date) -> dt.datetime | None:
+        """The event of the place's solar day ``day`` (``None`` when the sun does not cross the
+        event's elevation that day), on a whole second.
+
+        astral's date functions count days from midnight UTC and look for one event in each,
+        which skips one near midnight UTC (two fall on one UTC date); this is astral's
+        ``time_of_transit`` computed from the place's own day instead.
+        """
+        from astral import SunDirection, sun
+
+        jd = sun.julianday(day)
+        if self.event == "noon":
+            minutes = 720.0 - 4 * self.longitude - sun.eq_of_time(
+                sun.julianday_to_juliancentury(jd + 0.5 - self.longitude / 360)
+            )
+        else:
+            zenith, rising = _SOLAR_ZENITHS[self.event]
+            direction = SunDirection.RISING if rising else SunDirection.SETTING
+            zenith += sun.refraction_at_zenith(zenith)
+            latitude = max(-89.8, min(89.8, self.latitude))
+            minutes = 720.0 - 4 * self.longitude
+            for _ in range(2):  # as astral does: once more at the first estimate's moment
+                century = sun.julianday_to_juliancentury(jd + minutes / 1440.0)
+                try:
+                    angle = sun.hour_angle(latitude, sun.sun_declination(century), zenith,
+                                           direction)
+                except ValueError:  # the sun does not cross that elevation on this day
+                    return None
+                minutes = 720.0 - 4 * (self.longitude + math.degrees(angle))
+                minutes -= sun.eq_of_time(century)
+        midnight = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return _from_seconds(math.floor((midnight + dt.timedelta(minutes=minutes)).timestamp()))
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.kind, "event": self.event, "latitude": self.latitude,
