@@ -306,21 +306,22 @@ class Solar:
         which skips one near midnight UTC (two fall on one UTC date); this is astral's
         ``time_of_transit`` computed from the place's own day instead.
         """
-        from astral import SunDirection, sun
+        from astral import SunDirection, refraction_at_zenith, sun
+        from astral.julian import julianday, julianday_to_juliancentury
 
-        jd = sun.julianday(day)
+        jd = julianday(day)
         if self.event == "noon":
             minutes = 720.0 - 4 * self.longitude - sun.eq_of_time(
-                sun.julianday_to_juliancentury(jd + 0.5 - self.longitude / 360)
+                julianday_to_juliancentury(jd + 0.5 - self.longitude / 360)
             )
         else:
             zenith, rising = _SOLAR_ZENITHS[self.event]
             direction = SunDirection.RISING if rising else SunDirection.SETTING
-            zenith += sun.refraction_at_zenith(zenith)
+            zenith += refraction_at_zenith(zenith)
             latitude = max(-89.8, min(89.8, self.latitude))
             minutes = 720.0 - 4 * self.longitude
             for _ in range(2):  # as astral does: once more at the first estimate's moment
-                century = sun.julianday_to_juliancentury(jd + minutes / 1440.0)
+                century = julianday_to_juliancentury(jd + minutes / 1440.0)
                 try:
                     angle = sun.hour_angle(latitude, sun.sun_declination(century), zenith,
                                            direction)
