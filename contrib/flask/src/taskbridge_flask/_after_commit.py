@@ -119,6 +119,8 @@ def _listen() -> None:
 def _committed(session: Session) -> None:
     """The outermost transaction committed: send everything still waiting, in order; one
     that cannot be sent does not stop the others (the first error is raised after them)."""
+    if session.get_nested_transaction() is not None:
+        return  # SQLAlchemy also says "after_commit" when a savepoint is released
     waiting: list[AfterCommit] = session.info.pop(INFO_KEY, [])
     first: Exception | None = None
     for call in waiting:
