@@ -32,6 +32,12 @@ def whoami() -> dict[str, Any]:
             "fresh_g": fresh}
 
 
+@task(name="flask_app.whoami_tick")
+def whoami_tick(timestamp: int) -> dict[str, Any]:
+    """A periodic task: where it runs, for the scheduler's tick."""
+    return {"app": current_app.name, "tick": timestamp}
+
+
 @task(name="flask_app.mark_done")
 def mark_done(note_id: int) -> dict[str, Any]:
     """Reads and writes a row through the app's db.session; reports the session it used."""
