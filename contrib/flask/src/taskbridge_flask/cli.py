@@ -33,7 +33,10 @@ def _forward(name: str, summary: str) -> None:
     @click.pass_context
     def command(ctx: click.Context) -> None:
         app = current_app_checked()
-        bridge = state(app).bridge
+        try:
+            bridge = state(app).bridge
+        except RuntimeError as exc:  # an app without the extension: a usage problem
+            raise click.UsageError(str(exc)) from None
         serve_app(app)
         ctx.exit(run_command([name, *ctx.args], bridge=bridge, prog=PROG))
 
