@@ -194,7 +194,7 @@ def test_run_command_uses_the_given_bridge_and_leaves_it_open(
 
 
 def test_run_command_url_overrides_the_given_bridges_url(
-    bridge: Bridge, tmp_path: Any, capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """--url overrides the given bridge's URL and keeps its other settings."""
     from taskbridge.plugin import run_command

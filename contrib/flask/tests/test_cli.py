@@ -11,6 +11,7 @@ from processes import environment, flask
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
+    """The environment of flask processes building the test app on a fresh huey+sqlite."""
     return environment(f"huey+sqlite:///{tmp_path / 'tasks.db'}")
 
 

@@ -30,6 +30,7 @@ def app() -> Iterator[Flask]:
 
 @pytest.fixture
 def memory_app() -> Iterator[Flask]:
+    """The test app on memory://."""
     made = flask_app.create_app(TASKBRIDGE_URL="memory://")
     yield made
     flask_app.tasks_ext.close(made)
