@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from taskbridge.plugin import installed_engines
-from taskbridge.testing.conformance.harness import delete_namespace, isolate
+from taskbridge.testing.cleanup import delete_url_namespace
+from taskbridge.testing.conformance.harness import isolate
 from taskbridge.testing.polling import wait_for
 from taskbridge.testing.redis_server import test_redis_url
 
@@ -29,7 +30,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync"]
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("flask-example")]
 
 
 def free_port() -> int:
@@ -100,7 +101,7 @@ def example(request: pytest.FixtureRequest,
     started = Example(url, folder)
     yield started
     started.stop()
-    delete_namespace(url)
+    delete_url_namespace(url)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,8 @@ from processes import environment, running
 
 from taskbridge import Every, Status
 from taskbridge.plugin import installed_engines
-from taskbridge.testing.conformance.harness import delete_namespace, isolate
+from taskbridge.testing.cleanup import delete_url_namespace
+from taskbridge.testing.conformance.harness import isolate
 from taskbridge.testing.polling import wait_for
 from taskbridge.testing.redis_server import test_redis_url
 
@@ -44,7 +45,7 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path,
     flask_app.tasks_ext.close(app)
     with app.app_context():
         db.engine.dispose()
-    delete_namespace(url)
+    delete_url_namespace(url)
 
 
 def log(path: Path) -> str:
