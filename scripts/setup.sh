@@ -9,7 +9,13 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 packages=(-e ".[dev]")
 for dist in backends/*/ contrib/*/; do
-  [ -f "$dist/pyproject.toml" ] && packages+=(-e "$dist")
+  [ -f "$dist/pyproject.toml" ] || continue
+  # A distribution's own test needs (an adapter's framework extras, a database driver).
+  if grep -q '^test = \[' "$dist/pyproject.toml"; then
+    packages+=(-e "${dist%/}[test]")
+  else
+    packages+=(-e "$dist")
+  fi
 done
 .venv/bin/python -m pip install --quiet "${packages[@]}"
 # The dashboard's browser tests drive Debian's Chromium through Playwright (Playwright's own

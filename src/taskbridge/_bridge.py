@@ -316,8 +316,13 @@ def configure(url: str | None = None, **settings: Any) -> Bridge:
 
 
 def get_bridge() -> Bridge:
-    """The default bridge, configured from the environment on first use."""
+    """The bridge tasks use here: the one a plugin names for the current context (the Flask
+    adapter names the current application's), else the process's default bridge, configured
+    from the environment on first use."""
     global _default
+    current: Bridge | None = plugin_manager().hook.taskbridge_current_bridge()
+    if current is not None:
+        return current
     with _default_lock:
         if _default is None:
             _default = Bridge()

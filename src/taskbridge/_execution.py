@@ -78,7 +78,8 @@ def execute(bridge: Bridge, envelope: Envelope, *, worker: str | None = None) ->
     )
     with _heartbeat(bridge, envelope, context):
         try:
-            value = _run(task, envelope, context)
+            with _attempt_contexts(bridge, envelope):
+                value = _run(task, envelope, context)
             _json.check_json(value, "result")
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt | SystemExit):
@@ -93,6 +94,15 @@ def execute(bridge: Bridge, envelope: Envelope, *, worker: str | None = None) ->
     bridge.hooks.taskbridge_succeeded(record=finished)
     _chains.step_succeeded(bridge, envelope, value)
     return finished
+
+
+@contextlib.contextmanager
+def _attempt_contexts(bridge: Bridge, envelope: Envelope) -> Iterator[None]:
+    """Enter what plugins run each attempt inside (``taskbridge_attempt_context``)."""
+    with contextlib.ExitStack() as stack:
+        for manager in bridge.hooks.taskbridge_attempt_context(bridge=bridge, envelope=envelope):
+            stack.enter_context(manager)
+        yield
 
 
 def _run(task: Task[Any, Any], envelope: Envelope, context: TaskContext) -> Any:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
     from taskbridge._backend import BackendFactory
+    from taskbridge._bridge import Bridge
+    from taskbridge._envelope import Envelope
     from taskbridge._record import Record
     from taskbridge._stores.base import StoreFactory
 
@@ -26,6 +29,23 @@ def taskbridge_backends() -> dict[str, BackendFactory | str]:  # type: ignore[em
 def taskbridge_stores() -> dict[str, StoreFactory]:  # type: ignore[empty-body]
     """Return store URL schemes mapped to store factories (callables taking the whole URL),
     which ``open_store`` and ``?store=`` accept: ``{"postgresql": PostgreSQLStore.from_url}``."""
+
+
+@hookspec(firstresult=True)
+def taskbridge_current_bridge() -> Bridge | None:
+    """Return the bridge ``get_bridge()`` (and so every task's ``enqueue()``) uses in the
+    current context, e.g. the current web application's, or ``None`` to leave the choice to
+    other plugins and then to the process default. The first answer wins."""
+
+
+@hookspec
+def taskbridge_attempt_context(
+    bridge: Bridge, envelope: Envelope
+) -> AbstractContextManager[object] | None:
+    """Return a context manager each attempt of a task runs inside (an application context,
+    a tracing span, a database session's scope), or ``None``. Entered on the worker right
+    before the task's function is called and exited right after it returns or raises; an
+    error on entering counts as the attempt's failure."""
 
 
 @hookspec

@@ -13,6 +13,7 @@ from taskbridge._bridge import record_for
 from taskbridge._config import DEFAULT_URL, BackendURL, check_queue, redact
 from taskbridge._envelope import Envelope
 from taskbridge._execution import execute, reject, worker_name
+from taskbridge._json import check_arguments
 from taskbridge._json import dumps as dumps_json
 from taskbridge._json import loads as loads_json
 from taskbridge._outage import ride_out
@@ -27,7 +28,15 @@ from taskbridge._stores.transactional import Transaction, TransactionalStore
 from taskbridge._worker import Worker, current_worker, restored_signals, serving
 
 if TYPE_CHECKING:
+    from taskbridge._dashboard.http import Handler as DashboardHandler
+    from taskbridge._dashboard.messages import Request as DashboardRequest
+    from taskbridge._dashboard.messages import Response as DashboardResponse
+    from taskbridge._dashboard.messages import problem_response
+    from taskbridge._dashboard.problems import Problem as HTTPProblem
+    from taskbridge._dashboard.security import same_origin_json, token_csrf
     from taskbridge._stores.redis import ALLOWED_COMMANDS, Commands, RedisStore
+    from taskbridge.cli import commands as cli_commands
+    from taskbridge.cli import run_command
 
 __all__ = [
     "ALLOWED_COMMANDS",
@@ -37,9 +46,13 @@ __all__ = [
     "Capabilities",
     "Commands",
     "DEFAULT_URL",
+    "DashboardHandler",
+    "DashboardRequest",
+    "DashboardResponse",
     "Envelope",
     "ErrorInfo",
     "FINAL",
+    "HTTPProblem",
     "MemoryStore",
     "Record",
     "RecordFilter",
@@ -55,7 +68,9 @@ __all__ = [
     "WAITING",
     "Worker",
     "WorkerOptions",
+    "check_arguments",
     "check_queue",
+    "cli_commands",
     "current_worker",
     "dumps_json",
     "engine_factory",
@@ -64,27 +79,44 @@ __all__ = [
     "installed_stores",
     "loads_json",
     "open_store",
+    "problem_response",
     "record_for",
     "redact",
     "registered_tasks",
     "reject",
     "restored_signals",
     "ride_out",
+    "run_command",
+    "same_origin_json",
     "serving",
+    "token_csrf",
     "transitions",
     "worker_name",
 ]
 
-#: Names loaded on first use, so that importing this module does not import redis.
+#: Names loaded on first use, so that importing this module does not import redis, the
+#: command line or the dashboard: ``name: (module, attribute)``.
 _LAZY = {
-    "ALLOWED_COMMANDS": "taskbridge._stores.redis",
-    "Commands": "taskbridge._stores.redis",
-    "RedisStore": "taskbridge._stores.redis",
+    "ALLOWED_COMMANDS": ("taskbridge._stores.redis", "ALLOWED_COMMANDS"),
+    "Commands": ("taskbridge._stores.redis", "Commands"),
+    "RedisStore": ("taskbridge._stores.redis", "RedisStore"),
+    # For framework adapters: the command line under their own command, the dashboard mounted
+    # in their URL space, JSON problem responses.
+    "run_command": ("taskbridge.cli", "run_command"),
+    "cli_commands": ("taskbridge.cli", "commands"),
+    "DashboardHandler": ("taskbridge._dashboard.http", "Handler"),
+    "DashboardRequest": ("taskbridge._dashboard.messages", "Request"),
+    "DashboardResponse": ("taskbridge._dashboard.messages", "Response"),
+    "HTTPProblem": ("taskbridge._dashboard.problems", "Problem"),
+    "problem_response": ("taskbridge._dashboard.messages", "problem_response"),
+    "same_origin_json": ("taskbridge._dashboard.security", "same_origin_json"),
+    "token_csrf": ("taskbridge._dashboard.security", "token_csrf"),
 }
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    found = _LAZY.get(name)
+    if found is None:
         raise AttributeError(f"module 'taskbridge.plugin' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    module, attribute = found
+    return getattr(importlib.import_module(module), attribute)

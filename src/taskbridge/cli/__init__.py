@@ -12,6 +12,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
+
 from taskbridge._bridge import Bridge
 from taskbridge._config import BackendURL
 from taskbridge._dashboard import command as dashboard
@@ -22,12 +24,14 @@ from taskbridge.cli._schedules import cmd_schedules_add, cmd_schedules_list, sch
 from taskbridge.cli._tasks import cmd_capabilities, cmd_tasks
 from taskbridge.cli._workers import cmd_scheduler, cmd_worker
 
-__all__ = ["EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "build_parser", "main"]
+__all__ = [
+    "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "build_parser", "commands", "main", "run_command",
+]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "taskbridge") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="taskbridge", description=__doc__,
+        prog=prog, description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     common = argparse.ArgumentParser(add_help=False)
@@ -48,7 +52,6 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     worker = command("worker", cmd_worker)
-    worker.set_defaults(needs_bridge=False)
     worker.add_argument("-c", "--concurrency", type=int, default=1)
     worker.add_argument("-q", "--queue", dest="queues", action="append",
                         help="queue to consume (repeatable; default: the default queue)")
@@ -95,9 +98,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def commands() -> dict[str, str]:
+    """Every command's name and one-line summary, for adapters that offer them under their
+    framework's own command line (``flask taskbridge ...``)."""
+    parser = build_parser()
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return {name: " ".join((p.description or "").split("\n\n")[0].split())
+            for name, p in sub.choices.items()}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
-    parser = build_parser()
+    return run_command(argv)
+
+
+def run_command(
+    argv: Sequence[str] | None = None, *, bridge: Bridge | None = None,
+    prog: str = "taskbridge",
+) -> int:
+    """Run one ``taskbridge`` command (``["status", "--json"]``); returns its exit code.
+
+    With ``bridge`` (a framework adapter's, configured from its settings), commands use it
+    unless ``--url`` or ``--imports`` override its settings; the caller keeps it open.
+    ``prog`` names the command in usage and help (``flask taskbridge``).
+    """
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     if getattr(args, "imports", None):
         args.imports = [m for item in args.imports for m in item.split(",") if m]
@@ -110,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             BackendURL.parse(args.url)
         if not getattr(args, "needs_bridge", True):
             return int(args.func(args))
-        bridge = Bridge(args.url, imports=args.imports)
+        used = _bridge_for(args, bridge)
     except ConfigurationError as exc:
         error(exc)
         return EXIT_USAGE
@@ -118,12 +143,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         error(exc)
         return EXIT_PROBLEM
     try:
-        return int(args.func(bridge, args))
+        return int(args.func(used, args))
     except TaskBridgeError as exc:
         error(exc)
         return EXIT_PROBLEM
     finally:
-        bridge.close()
+        if used is not bridge:
+            used.close()
+
+
+def _bridge_for(args: argparse.Namespace, given: Bridge | None) -> Bridge:
+    """The bridge a command runs with: ``given`` unless ``--url``/``--imports`` change it."""
+    if given is None:
+        return Bridge(args.url, imports=args.imports)
+    overrides = {"url": args.url, "imports": args.imports}
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    if not overrides:
+        return given
+    return Bridge(settings=attrs.evolve(given.settings, **overrides))
 
 
 if __name__ == "__main__":

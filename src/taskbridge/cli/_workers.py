@@ -21,19 +21,15 @@ def _on_stop_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
+def cmd_worker(bridge: Bridge, args: argparse.Namespace) -> int:
     """Run the engine's own worker until SIGTERM/SIGINT."""
-    bridge = Bridge(args.url, imports=args.imports)
     options = WorkerOptions(
         queues=tuple(args.queues or [bridge.settings.default_queue]),
         concurrency=args.concurrency,
         pool=args.pool,
     )
     _on_stop_signals(options.stop)
-    try:
-        run_worker(bridge, options)
-    finally:
-        bridge.close()
+    run_worker(bridge, options)
     return EXIT_OK
 
 

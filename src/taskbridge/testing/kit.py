@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from taskbridge._hooks import hookimpl
+from taskbridge._plugins import plugin_manager
 from taskbridge._result import Result
 from taskbridge._status import FINAL, WAITING, Status
 from taskbridge._stores.base import RecordFilter
@@ -37,6 +40,29 @@ def _describe(result: Result) -> str:
         f"{result.task_name}({', '.join(parts)}) on {result.queue!r} "
         f"[{result.status.value}, priority {result.priority}]"
     )
+
+
+class _Pin:
+    """A plugin answering ``taskbridge_current_bridge`` before every other one."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
+
+    @hookimpl(tryfirst=True)
+    def taskbridge_current_bridge(self) -> Bridge:
+        return self.bridge
+
+
+@contextlib.contextmanager
+def pinned(bridge: Bridge) -> Iterator[Bridge]:
+    """Make ``bridge`` what ``get_bridge()`` returns everywhere while the block runs, whatever
+    other plugins (a framework adapter's current application) say."""
+    pin = _Pin(bridge)
+    plugin_manager().register(pin)
+    try:
+        yield bridge
+    finally:
+        plugin_manager().unregister(pin)
 
 
 class MemoryKit:

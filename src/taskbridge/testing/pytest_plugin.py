@@ -57,15 +57,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def taskbridge_memory() -> Iterator[MemoryKit]:
-    """Point the default bridge at a fresh ``memory://`` bridge for one test, then restore it."""
+    """Point the default bridge at a fresh ``memory://`` bridge for one test, then restore it.
+
+    It also wins over a framework adapter's current bridge (a Flask app's), so an application
+    under test reaches no real backend unless the test asks for one.
+    """
     # Imported here so that merely having taskbridge installed costs pytest runs nothing.
     from taskbridge._bridge import Bridge, set_bridge
-    from taskbridge.testing.kit import MemoryKit
+    from taskbridge.testing.kit import MemoryKit, pinned
 
     bridge = Bridge("memory://")
     previous = set_bridge(bridge)
     try:
-        yield MemoryKit(bridge)
+        with pinned(bridge):
+            yield MemoryKit(bridge)
     finally:
         set_bridge(previous)
         bridge.close()
