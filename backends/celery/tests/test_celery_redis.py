@@ -71,6 +71,9 @@ def test_pickled_message_is_refused_reported_and_worker_survives(
     sender.close()
     worker.wait_for_output(f"message {message_id} for celery_testtasks.add refused and never run "
                         "(content type 'application/x-python-serialize')")
+    # The worker logs the refusal, then records it (a failed attempt: RUNNING, then FAILED).
+    poll(lambda: bridge.store.get(message_id).status.is_final, timeout=20,
+         what=f"{message_id} to be recorded as refused")
     record = bridge.store.get(message_id)
     assert record.status is Status.FAILED
     assert record.error is not None and record.error.type == "taskbridge.MessageRejected"
