@@ -91,6 +91,36 @@ def check_arguments(args: tuple[Any, ...] | list[Any], kwargs: Mapping[str, Any]
         _check(item, f"kwargs[{key!r}]", set())
 
 
+#: Where the payload limit is set, for the messages that refuse a payload over it.
+PAYLOAD_SETTING = "setting max_payload, environment variable TASKBRIDGE_MAX_PAYLOAD"
+
+
+def check_size(value: JSONValue, limit: int, where: str, advice: str) -> None:
+    """Raise :class:`ArgumentsNotSerializable` when ``value``, a checked JSON value, takes
+    more than ``limit`` bytes as JSON text (UTF-8); the message names the size, the limit
+    and the setting, then gives ``advice``."""
+    text = dumps(value)
+    if len(text) * 4 <= limit:  # UTF-8 takes at most 4 bytes a character
+        return
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise ArgumentsNotSerializable(
+            f"{where}: {size:,} bytes of JSON, over the limit of {limit:,} bytes "
+            f"({PAYLOAD_SETTING}); {advice}"
+        )
+
+
+def check_call_size(
+    task_name: str, args: tuple[Any, ...] | list[Any], kwargs: Mapping[str, Any], limit: int
+) -> None:
+    """Refuse a call whose checked arguments take more than ``limit`` bytes of JSON."""
+    check_size(
+        [list(args), dict(kwargs)], limit, f"the arguments of {task_name}",
+        "pass a reference to the data instead (a file path, a URL, a database id) and load it "
+        "inside the task, or raise the limit",
+    )
+
+
 def dumps(value: JSONValue) -> str:
     """Serialise a checked value compactly; refuses NaN as a second line of defence."""
     return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)

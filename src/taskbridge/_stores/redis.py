@@ -5,18 +5,26 @@ Key layout, under the namespace ``ns`` (default ``taskbridge``):
 ==============================  ==================================================================
 ``ns:rec:<id>``                 hash, a field per record field: strings raw (``status``,
                                 ``queue``, ``task_name``, ``idempotency_key``, ``worker``, ...),
-                                everything else JSON; a ``None`` field is absent
+                                everything else JSON; a ``None`` field is absent. The envelope
+                                leaves out the arguments when they are the record's own. The
+                                progress log is ``progress:<seq>`` fields (``progress_seq``
+                                counts), the attempt history ``attempt:<n>`` (start) and
+                                ``attempt:<n>:end`` fields
 ``ns:idx:all``                  zset of every record id, scored by ``enqueued_at``
 ``ns:idx:status:<STATUS>``      zset per status, scored by ``enqueued_at``
 ``ns:idx:task:<name>``          zset per task name, scored by ``enqueued_at``
 ``ns:idx:queue:<name>``         zset per queue, scored by ``enqueued_at``
 ``ns:idx:dead``                 zset of FAILED records not yet retried (the dead letters)
-``ns:idx:finished``             zset of final records scored by ``finished_at`` (for ``purge``)
+``ns:idx:finished``             zset of SUCCEEDED and CANCELED records scored by
+                                ``finished_at`` (for ``purge``)
+``ns:idx:finished:FAILED``      zset of FAILED records scored by ``finished_at`` (for ``purge``)
 ``ns:idx:heartbeat``            zset of RUNNING records scored by ``heartbeat_at`` (for ``stale``)
 ``ns:idem:<key>``               string: the id of the record holding idempotency key ``<key>``
 ``ns:done:<id>``                list: a token pushed when ``<id>`` becomes final, for waiters
                                 (expires after 60 s)
 ``ns:schedules``                hash: schedule name -> JSON
+``ns:lease:<key>``              hash: ``holder`` and ``expires_at`` of a lease (``lease``);
+                                Redis deletes it a minute after it expired
 ``ns:worker:<id>``              string: worker info JSON, expiring after the worker's ttl
 ``ns:workers``                  zset of worker ids scored by expiry time
 ==============================  ==================================================================
@@ -36,13 +44,22 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
 import redis
 
 from taskbridge import _json
 from taskbridge import _transitions as transitions
 from taskbridge._config import redact
 from taskbridge._errors import EnqueueError, ResultNotFound
-from taskbridge._record import ErrorInfo, Record
+from taskbridge._record import (
+    ATTEMPT_HISTORY_SIZE,
+    PROGRESS_LOG_SIZE,
+    Attempt,
+    ErrorInfo,
+    ProgressEntry,
+    Record,
+    history_error,
+)
 from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter
 from taskbridge._stores.redis_lua import PRELUDE, QUERY, SCRIPTS
@@ -58,24 +75,51 @@ _RAW_FIELDS = frozenset(
     {"id", "task_name", "queue", "status", "idempotency_key", "worker", "retried_as",
      "first_step", "chain_id"}  # "chain_id": first_step as taskbridge 0.1.0 stored it
 )
+#: Fields holding one list each, kept as numbered fields instead (see the key layout).
+_LIST_FIELDS = frozenset({"progress_log", "attempt_history"})
 _PURGE_BATCH = 500
+#: How long Redis keeps a lease past its ttl before deleting it (expiry is decided by the
+#: ``now`` callers pass; Redis's own expiry only cleans up).
+_LEASE_MARGIN = 60.0
 
 
 def _encode(record: Record) -> list[str]:
     """The record as flat hash field/value pairs, leaving out ``None`` fields."""
     pairs: list[str] = []
     for name, value in record.to_dict().items():
-        if value is not None:
+        if value is not None and name not in _LIST_FIELDS:
             pairs += [name, value if name in _RAW_FIELDS else _json.dumps(value)]
+    for seq, entry in enumerate(record.progress_log, 1):
+        pairs += [f"progress:{seq}", _json.dumps(entry.to_dict())]
+    if record.progress_log:
+        pairs += ["progress_seq", str(len(record.progress_log))]
+    for attempt in record.attempt_history:
+        pairs += [f"attempt:{attempt.attempt}", _json.dumps(attempt.start_dict()),
+                  f"attempt:{attempt.attempt}:end", _json.dumps(attempt.end_dict())]
     return pairs
 
 
 def _decode(flat: Sequence[bytes]) -> Record:
     data: dict[str, Any] = {}
+    progress: dict[int, ProgressEntry] = {}
+    attempts: dict[int, dict[str, Any]] = {}
     for raw_name, raw in zip(flat[::2], flat[1::2], strict=True):
         name = raw_name.decode()
-        data[name] = raw.decode() if name in _RAW_FIELDS else _json.loads(raw)
-    return Record.from_dict(data)
+        if name.startswith("progress:"):
+            progress[int(name[9:])] = ProgressEntry.from_dict(_json.loads(raw))
+        elif name.startswith("attempt:"):
+            number = int(name.split(":")[1])
+            attempts.setdefault(number, {"attempt": number}).update(_json.loads(raw))
+        elif name != "progress_seq":
+            data[name] = raw.decode() if name in _RAW_FIELDS else _json.loads(raw)
+    record = Record.from_dict(data)
+    if not progress and not attempts:
+        return record
+    return attrs.evolve(
+        record,
+        progress_log=[progress[seq] for seq in sorted(progress)],
+        attempt_history=[Attempt.from_dict(attempts[n]) for n in sorted(attempts)],
+    )
 
 
 def _texts(values: Any) -> list[str]:
@@ -227,7 +271,9 @@ class RedisStore:
         ]
 
     def start(self, id: str, attempt: int, *, worker: str, now: float) -> Record | None:
-        reply = self._call("start", id, attempt, repr(float(now)), worker)
+        entry = Attempt(attempt, worker=worker, started_at=float(now))
+        reply = self._call("start", id, attempt, repr(float(now)), worker,
+                           _json.dumps(entry.start_dict()), ATTEMPT_HISTORY_SIZE)
         return _decode(reply) if reply else None
 
     def finish(
@@ -242,23 +288,36 @@ class RedisStore:
         error: ErrorInfo | None = None,
         run_at: float | None = None,
         envelope: Any = None,
+        cpu_time: float | None = None,
+        peak_memory: int | None = None,
     ) -> Record | None:
         transitions.check(Status.RUNNING, status, id)
+        ended = Attempt(attempt, finished_at=float(now), outcome=status.value,
+                        error=history_error(error), cpu_time=cpu_time, peak_memory=peak_memory)
+        kept: list[str] = ["", "", ""]
+        if envelope is not None and status in (Status.RETRYING, Status.FAILED):
+            without = envelope.to_dict()
+            args, kwargs = without.pop("args"), without.pop("kwargs")
+            kept = [_json.dumps(without), _json.dumps(args), _json.dumps(kwargs)]
         fields: list[str] = ["error", _json_or_empty(error.to_dict() if error else None)]
         if status is Status.RETRYING:
             fields += ["run_at", _json_or_empty(run_at)]
-            fields += ["envelope", _json_or_empty(envelope.to_dict() if envelope else None)]
         else:
             fields += ["value", _json_or_empty(value), "finished_at", repr(float(now))]
-        reply = self._call("finish", id, attempt, status.value, *fields)
+        reply = self._call("finish", id, attempt, status.value, _json.dumps(ended.end_dict()),
+                           ATTEMPT_HISTORY_SIZE, *kept, *fields)
         return _decode(reply) if reply else None
 
     def heartbeat(self, id: str, attempt: int, *, now: float) -> bool | None:
         flag = self._call("heartbeat", id, attempt, repr(float(now)))
         return None if flag < 0 else bool(flag)
 
-    def set_progress(self, id: str, percent: float, message: str) -> None:
-        self._call("progress", id, "progress", _json.dumps([float(percent), message]))
+    def set_progress(
+        self, id: str, percent: float, message: str, *, now: float | None = None
+    ) -> None:
+        entry = ProgressEntry(time.time() if now is None else float(now), float(percent), message)
+        self._call("progress", id, _json.dumps([float(percent), message]),
+                   _json.dumps(entry.to_dict()), PROGRESS_LOG_SIZE)
 
     def cancel(self, id: str, *, now: float) -> Record:
         reply = self._call("cancel", id, repr(float(now)))
@@ -268,6 +327,10 @@ class RedisStore:
 
     def mark_retried(self, id: str, new_id: str) -> Record | None:
         reply = self._call("mark_retried", id, new_id)
+        return _decode(reply) if reply else None
+
+    def dismiss(self, id: str, *, now: float) -> Record | None:
+        reply = self._call("dismiss", id, repr(float(now)))
         return _decode(reply) if reply else None
 
     def stale(self, *, before: float, limit: int = 100) -> list[Record]:
@@ -330,13 +393,38 @@ class RedisStore:
             return int(self.client.zcount((group + every)[0], low, high))
         return int(self._query(keys=group + every, args=[low, high, 0, -1, len(group)]))
 
-    def purge(self, *, now: float, result_ttl: float) -> int:
+    def purge(
+        self,
+        *,
+        now: float,
+        result_ttl: float,
+        failed_ttl: float | None = None,
+        limit: int | None = None,
+    ) -> int:
+        ttls = [repr(float(result_ttl)), repr(float(result_ttl if failed_ttl is None
+                                                      else failed_ttl))]
         total = 0
-        while True:
-            n = int(self._call("purge", repr(float(now)), repr(float(result_ttl)), _PURGE_BATCH))
-            total += n
-            if n < _PURGE_BATCH:
-                return total
+        while limit is None or total < limit:
+            budget = _PURGE_BATCH if limit is None else min(_PURGE_BATCH, limit - total)
+            deleted, more = self._call("purge", repr(float(now)), *ttls, budget)
+            total += int(deleted)
+            if not more:
+                break
+        return total
+
+    def lease(self, key: str, holder: str, *, now: float, ttl: float) -> bool:
+        keep_ms = max(1, int((ttl + _LEASE_MARGIN) * 1000))
+        taken = self._call("lease", key, holder, repr(float(now)), repr(float(now + ttl)), keep_ms)
+        return bool(taken)
+
+    def release_lease(self, key: str, holder: str) -> None:
+        self._call("release_lease", key, holder)
+
+    def lease_holder(self, key: str, *, now: float) -> str | None:
+        holder, expires_at = self.client.hmget(self.key("lease", key), ["holder", "expires_at"])
+        if holder is None or expires_at is None or float(expires_at) <= now:
+            return None
+        return _texts([holder])[0]
 
     # -- schedules and workers -----------------------------------------------------------------
 
