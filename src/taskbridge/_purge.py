@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("taskbridge.worker")
 
-#: Seconds between a worker's purges (the contract asks for at least one a minute).
+#: Seconds between a worker's purges (the contract asks for at least one a minute); shorter
+#: ttls purge as often as they are long.
 PURGE_EVERY = 30.0
 #: Records deleted by one store operation.
 PURGE_BATCH = 200
@@ -23,8 +24,9 @@ PURGE_BUDGET = 1.0
 class Purger:
     """Deletes records past ``result_ttl`` (FAILED ones past ``failed_ttl``) when due.
 
-    A worker calls :meth:`run_due` on every housekeeping round. A backlog larger than one
-    round's ``budget`` is worked off over the following rounds instead of waiting
+    A worker calls :meth:`run_due` on every housekeeping round; it purges every ``every``
+    seconds (by default ``PURGE_EVERY``, or the shortest ttl when shorter). A backlog larger
+    than one round's ``budget`` is worked off over the following rounds instead of waiting
     ``every`` seconds.
     """
 
@@ -32,12 +34,14 @@ class Purger:
         self,
         bridge: Bridge,
         *,
-        every: float = PURGE_EVERY,
+        every: float | None = None,
         batch: int = PURGE_BATCH,
         budget: float = PURGE_BUDGET,
     ) -> None:
         self.bridge = bridge
-        self.every = every
+        settings = bridge.settings
+        ttls = (settings.result_ttl, settings.failed_ttl or settings.result_ttl)
+        self.every = min(PURGE_EVERY, *ttls) if every is None else every
         self.batch = batch
         self.budget = budget
         self._next = 0.0
