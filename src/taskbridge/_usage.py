@@ -18,10 +18,9 @@ try:
 except ImportError:  # pragma: no cover - Windows
     resource = None  # type: ignore[assignment]
 
-#: Linux: writing "5" here resets the process's peak resident memory (VmHWM) to its current
-#: size, so the peak seen afterwards is the attempt's own.
+#: Linux: writing "5" here resets the process's peak resident memory to its current size, so
+#: the peak seen afterwards (``ru_maxrss``) is the attempt's own.
 _CLEAR_REFS = "/proc/self/clear_refs"
-_STATUS = "/proc/self/status"
 
 
 @attrs.frozen
@@ -47,13 +46,19 @@ class _Meter:
 _lock = threading.Lock()
 _meters: dict[int, _Meter] = {}
 _keys = itertools.count()
+#: This process's clear_refs, opened once (``None``: not yet; -1: not available here).
+_clear_refs: int | None = None
 
 
 def _forget_parent() -> None:
-    # A forked child runs none of its parent's attempts (and must not inherit a held lock).
-    global _lock
+    # A forked child runs none of its parent's attempts, must not inherit a held lock, and
+    # must open its own clear_refs (the inherited descriptor is the parent's).
+    global _lock, _clear_refs
     _lock = threading.Lock()
     _meters.clear()
+    if _clear_refs is not None and _clear_refs >= 0:
+        os.close(_clear_refs)
+    _clear_refs = None
 
 
 os.register_at_fork(after_in_child=_forget_parent)
@@ -67,14 +72,7 @@ def _process_cpu() -> float | None:
 
 
 def _peak_rss() -> int | None:
-    """The process's peak resident memory in bytes (VmHWM, else ``ru_maxrss``)."""
-    try:
-        with open(_STATUS, encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
+    """The process's peak resident memory in bytes."""
     if resource is None:
         return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -82,9 +80,16 @@ def _peak_rss() -> int | None:
 
 
 def _reset_peak_rss() -> bool:
+    global _clear_refs
+    if _clear_refs is None:
+        try:
+            _clear_refs = os.open(_CLEAR_REFS, os.O_WRONLY)
+        except OSError:
+            _clear_refs = -1
+    if _clear_refs < 0:
+        return False
     try:
-        with open(_CLEAR_REFS, "w", encoding="ascii") as clear:
-            clear.write("5")
+        os.write(_clear_refs, b"5")
     except OSError:
         return False
     return True
@@ -104,8 +109,8 @@ def measured() -> Iterator[_Meter]:
         for other in _meters.values():
             other.alone = False
         _meters[key] = meter
-    # Reset the peak only in a process running nothing else, and only where it can be reset.
-    reset = meter.alone and _reset_peak_rss()
+        # Reset the peak only in a process running nothing else, where it can be reset.
+        reset = meter.alone and _reset_peak_rss()
     peak_before = None if reset else _peak_rss()
     process_before, thread_before = _process_cpu(), time.thread_time()
     try:
