@@ -95,7 +95,7 @@ def test_process_workers_measure_each_attempts_cpu_and_peak_memory(
     try:
         big = hueytasks.hold.using(bridge=bridge).enqueue(96, 0.4)
         small = hueytasks.hold.using(bridge=bridge).enqueue(8, 0.1)
-        workers.start(bridge.url.raw, "-c", "2")
+        workers.start(bridge.url.raw, concurrency=2)
         big.wait(timeout=30)
         small.wait(timeout=30)
         [heavy] = big.refresh().attempt_history
