@@ -25,7 +25,7 @@ from taskbridge._errors import (
     WorkerLost,
 )
 from taskbridge._hooks import hookimpl
-from taskbridge._record import ErrorInfo, Record
+from taskbridge._record import Attempt, ErrorInfo, ProgressEntry, Record
 from taskbridge._result import Result
 from taskbridge._retry import RetryPolicy
 from taskbridge._schedules.registry import periodic
@@ -39,6 +39,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ArgumentsNotSerializable",
     "At",
+    "Attempt",
     "Backend",
     "BackendNotFound",
     "Bridge",
@@ -53,6 +54,7 @@ __all__ = [
     "Every",
     "InvalidTaskOptions",
     "InvalidTransition",
+    "ProgressEntry",
     "Record",
     "RecordFilter",
     "Result",

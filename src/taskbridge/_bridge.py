@@ -24,7 +24,7 @@ from taskbridge._errors import (
     UnsupportedFeature,
 )
 from taskbridge._plugins import create_backend, plugin_manager
-from taskbridge._record import Record
+from taskbridge._record import Record, record_for
 from taskbridge._result import Result
 from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter, StateStore
@@ -95,6 +95,7 @@ class Bridge:
             raise InvalidTaskOptions(f"kwargs must be a dict, got {type(kwargs).__name__}")
         args, kwargs = tuple(args), dict(kwargs)
         _json.check_arguments(args, kwargs)
+        _json.check_call_size(task.name, args, kwargs, self.settings.max_payload)
         options = task.options
         caps = self.capabilities
         queue = check_queue(options.queue or task.queue or self.route(task.name))
@@ -232,19 +233,42 @@ class Bridge:
     def count(self, filter: RecordFilter | None = None, **criteria: Any) -> int:
         return self.store.count(filter or RecordFilter(**criteria))
 
-    def failed(self, *, limit: int = 100, offset: int = 0) -> builtins.list[Result]:
-        """The dead-letter list: FAILED executions not yet retried, newest first."""
-        flt = RecordFilter(status=Status.FAILED, include_retried=False)
+    def failed(
+        self,
+        *,
+        task: str | None = None,
+        queue: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> builtins.list[Result]:
+        """The dead-letter list: FAILED executions neither retried nor discarded, newest first,
+        of one task name and one queue when given."""
+        flt = RecordFilter(status=Status.FAILED, include_retried=False, task_name=task,
+                           queue=queue)
         return self.list(flt, limit=limit, offset=offset)
 
     def retry(self, id: str) -> Result:
-        """Re-enqueue a FAILED execution as a new one; the old record links to it."""
+        """Re-enqueue a FAILED execution as a new one; the old record links to it
+        (``retried_as``). A failed chain, asked by its own id or its failing step's, resumes
+        at its failing step as a new chain; the handle returned is the new chain's or the new
+        step's, whichever was asked for."""
         old = self.store.get(id)
-        if old.status is not Status.FAILED or old.retried_as or old.envelope is None:
+        if old.status is not Status.FAILED:
             raise InvalidTaskOptions(
-                f"only a FAILED task not yet retried can be retried; {id} is "
-                f"{old.status.value}" + (f" and was retried as {old.retried_as}"
-                                         if old.retried_as else "")
+                f"execution {id} is {old.status.value}; only FAILED executions can be retried"
+            )
+        if old.retried_as:
+            raise InvalidTaskOptions(
+                f"execution {id} was already retried as {old.retried_as}; look at (or retry) "
+                "that one instead"
+            )
+        resumed = _chains.resume(self, old)
+        if resumed is not None:
+            return resumed
+        if old.envelope is None:
+            raise InvalidTaskOptions(
+                f"execution {id} has no stored message to send again (it was written by an "
+                "older taskbridge); enqueue the task again instead"
             )
         now = time.time()
         envelope = attrs.evolve(
@@ -254,6 +278,46 @@ class Bridge:
         [stored] = self._send([asked], [envelope], now)
         self.store.mark_retried(id, stored.id)
         return _handle(self, asked, stored)
+
+    def discard(self, id: str) -> Result:
+        """Take a FAILED execution off the dead-letter list without retrying it.
+
+        The record stays readable (``get_result`` works, statistics count it) with
+        ``discarded_at`` set, until purged with the other final records; ``retry`` still works
+        on it. A failed chain's own record and its failing step are discarded together.
+        Discarding twice is harmless.
+        """
+        now = time.time()
+        record = self.store.dismiss(id, now=now)
+        if record is None:
+            current = self.store.get(id)
+            if current.discarded_at is not None:
+                return Result(self, current)
+            why = (f"was retried as {current.retried_as}" if current.retried_as
+                   else f"is {current.status.value}")
+            raise InvalidTaskOptions(
+                f"execution {id} {why}, so it is not on the dead-letter list; only FAILED "
+                "executions not yet retried can be discarded"
+            )
+        partner = _chains.partner(self, record)
+        if partner is not None:
+            self.store.dismiss(partner, now=now)
+        return Result(self, record)
+
+    def purge(self, older_than: float | None = None) -> int:
+        """Delete final records now and return how many: those finished ``older_than``
+        seconds ago or more, or, by default, those past ``result_ttl`` (FAILED ones past
+        ``failed_ttl`` when set). Workers do this in the background at least once a minute."""
+        now, settings = time.time(), self.settings
+        if older_than is None:
+            return self.store.purge(now=now, result_ttl=settings.result_ttl,
+                                    failed_ttl=settings.failed_ttl)
+        if isinstance(older_than, bool) or not isinstance(older_than, int | float) or not (
+                older_than >= 0):
+            raise InvalidTaskOptions(
+                f"older_than must be a number of seconds, 0 or more, got {older_than!r}"
+            )
+        return self.store.purge(now=now, result_ttl=float(older_than))
 
     # -- schedules, lifecycle -------------------------------------------------------------------
 
@@ -280,24 +344,6 @@ class Bridge:
 def _handle(bridge: Bridge, asked: Record, stored: Record) -> Result:
     """The handle for one enqueue: deduplicated when the store answered with another record."""
     return Result(bridge, stored, deduplicated=stored.id != asked.id)
-
-
-def record_for(envelope: Envelope) -> Record:
-    """The PENDING record that goes with a first envelope."""
-    return Record(
-        id=envelope.id,
-        task_name=envelope.task_name,
-        queue=envelope.queue,
-        status=Status.PENDING,
-        args=envelope.args,
-        kwargs=envelope.kwargs,
-        priority=envelope.priority,
-        max_attempts=envelope.max_attempts,
-        idempotency_key=envelope.idempotency_key,
-        enqueued_at=envelope.enqueued_at,
-        run_at=envelope.run_at,
-        envelope=envelope,
-    )
 
 
 _default_lock = threading.Lock()

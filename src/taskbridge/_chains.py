@@ -7,6 +7,10 @@ still to run and the id of the chain's record (``Envelope.chain_id``); the worke
 a step sends the next one. The chain's record keeps the id of its first step
 (``Record.first_step``) so that a cancel reaches a first step still waiting; later steps see a
 cancel through the chain's record, before they start and while they run.
+
+A chain that FAILED in a step keeps that step's envelope on its record (``Record.envelope``):
+``Bridge.retry`` resumes there, as a new chain whose first step is a new execution of the
+failing one, and both old records link to the new ones (``retried_as``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import attrs
 from taskbridge import _json, _registry
 from taskbridge._envelope import Envelope, Step, new_id
 from taskbridge._errors import InvalidTaskOptions, TaskBridgeError, TaskNotRegistered
-from taskbridge._record import ErrorInfo, Record
+from taskbridge._record import ErrorInfo, Record, record_for
 from taskbridge._result import Result
 from taskbridge._status import Status
 
@@ -86,6 +90,8 @@ def enqueue(bridge: Bridge, steps: Sequence[Signature]) -> Result:
                 "it with @task at module level so workers can import it"
             )
         _json.check_arguments(later.args, later.kwargs)
+        _json.check_call_size(later.task.name, later.args, later.kwargs,
+                              bridge.settings.max_payload)
     rest = tuple(
         Step(s.task.name, s.args, s.kwargs, s.task.options.queue, s.task.options.priority)
         for s in steps[1:]
@@ -170,9 +176,20 @@ def step_succeeded(bridge: Bridge, envelope: Envelope, value: Any) -> None:
 
 
 def end(
-    bridge: Bridge, envelope: Envelope, status: Status, error: ErrorInfo | None, value: Any = None
+    bridge: Bridge,
+    envelope: Envelope,
+    status: Status,
+    error: ErrorInfo | None,
+    value: Any = None,
+    *,
+    failed_step: Envelope | None = None,
 ) -> None:
-    """End the chain ``envelope`` is a step of (if any) with ``status``; once final, a no-op."""
+    """End the chain ``envelope`` is a step of (if any) with ``status``; once final, a no-op.
+
+    ``failed_step``: the envelope of the step whose own failure ends the chain FAILED, kept on
+    the chain's record so that ``retry`` can resume there. A chain that failed between steps
+    (the next one could not be sent) keeps none.
+    """
     if envelope.chain_id is None:
         return
     store = bridge.store
@@ -186,6 +203,7 @@ def end(
         record = store.finish(
             envelope.chain_id, 1, status, now=time.time(),
             idempotency_ttl=bridge.settings.idempotency_ttl, value=value, error=error,
+            envelope=failed_step,
         )
     if record is None or not record.status.is_final:
         return
@@ -195,3 +213,67 @@ def end(
         Status.CANCELED: bridge.hooks.taskbridge_canceled,
     }[record.status]
     hook(record=record)
+
+
+# -- dead letters: retry and discard ------------------------------------------------------------
+
+
+def partner(bridge: Bridge, record: Record) -> str | None:
+    """For a FAILED chain's own record, its failing step's id; for that failing step, the
+    chain's id; ``None`` for anything else. The two leave the dead-letter list together."""
+    if is_chain(record):
+        return record.envelope.id if record.envelope is not None else None
+    chain_id = record.envelope.chain_id if record.envelope is not None else None
+    if chain_id is None:
+        return None
+    chain_record = bridge.store.get_many([chain_id])[0]
+    if chain_record is None or chain_record.envelope is None:
+        return None
+    return chain_id if chain_record.envelope.id == record.id else None
+
+
+def resume(bridge: Bridge, record: Record) -> Result | None:
+    """Retry a FAILED chain, given its own record or a failing step's: a new chain that
+    starts with a new execution of the failing step. Returns the new chain's handle, or the
+    new step's when a step was given; ``None`` when ``record`` has nothing to do with a chain.
+    """
+    if is_chain(record):
+        if record.envelope is None:
+            raise InvalidTaskOptions(
+                f"chain {record.id} did not fail in a step (it was canceled, failed between "
+                "steps, or was written by an older taskbridge), so there is no step to resume "
+                f"at; its error: {record.error.message if record.error else 'none'}; enqueue "
+                "the chain again instead"
+            )
+        old_chain: Record | None = record
+        failing = record.envelope
+    elif record.envelope is not None and record.envelope.chain_id is not None:
+        failing = record.envelope
+        # Only a chain that ended in this very step is marked (a purged one needs nothing).
+        old_id = partner(bridge, record)
+        old_chain = bridge.store.get_many([old_id])[0] if old_id is not None else None
+    else:
+        return None
+    now = time.time()
+    chain_id = new_id()
+    step = attrs.evolve(failing, id=new_id(), attempt=1, enqueued_at=now, run_at=None,
+                        chain_id=chain_id)
+    names = [failing.task_name, *(later.task_name for later in failing.chain)]
+    if old_chain is not None:
+        names = old_chain.kwargs.get("steps", names)
+    chain_record = Record(
+        id=chain_id, task_name=CHAIN_TASK_NAME, queue=step.queue, status=Status.PENDING,
+        kwargs={"steps": names}, enqueued_at=now, first_step=step.id,
+    )
+    stored = bridge._send([chain_record, record_for(step)], [step], now)
+    if stored[1].id != step.id:
+        bridge.store.discard([chain_id])
+        raise InvalidTaskOptions(
+            f"cannot resume the chain at {failing.task_name}: its idempotency key "
+            f"{failing.idempotency_key!r} is held by execution {stored[1].id}; wait for that "
+            "one to end, or cancel it, then retry"
+        )
+    if old_chain is not None:
+        bridge.store.mark_retried(old_chain.id, chain_id)
+    bridge.store.mark_retried(failing.id, step.id)
+    return Result(bridge, stored[0] if is_chain(record) else stored[1])

@@ -16,6 +16,15 @@ DEFAULT_URL = "huey+sqlite:///taskbridge.db"
 ENV_URL = "TASKBRIDGE_URL"
 #: Overrides the heartbeat default, e.g. a short one for tests of crash recovery.
 ENV_HEARTBEAT = "TASKBRIDGE_HEARTBEAT_INTERVAL"
+#: The environment variables of the numeric settings (CONTRACT §13), by setting.
+ENV_NUMBERS = {
+    "heartbeat_interval": ENV_HEARTBEAT,
+    "result_ttl": "TASKBRIDGE_RESULT_TTL",
+    "failed_ttl": "TASKBRIDGE_FAILED_TTL",
+    "max_payload": "TASKBRIDGE_MAX_PAYLOAD",
+}
+#: The default ``max_payload``: 1 MiB of JSON.
+DEFAULT_MAX_PAYLOAD = 1024 * 1024
 
 _ENGINE = re.compile(r"^[a-z][a-z0-9_]*$")
 _QUEUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -114,6 +123,14 @@ def _routes(value: Mapping[str, str] | None) -> dict[str, str]:
     return routes
 
 
+def _env_number(setting: str, variable: str, text: str) -> float | int:
+    try:
+        return int(text) if setting == "max_payload" else float(text)
+    except ValueError:
+        unit = "a whole number of bytes" if setting == "max_payload" else "a number of seconds"
+        raise ConfigurationError(f"{variable}={text!r} is not {unit}") from None
+
+
 def _imports(value: str | Sequence[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -128,6 +145,18 @@ def _positive(instance: object, attribute: attrs.Attribute[float], value: float)
         raise ConfigurationError(f"{attribute.name} must be a positive number, got {value!r}")
 
 
+def _positive_or_none(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        _positive(instance, attribute, value)
+
+
+def _byte_count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(
+            f"{attribute.name} must be a positive whole number of bytes, got {value!r}"
+        )
+
+
 @attrs.frozen
 class Settings:
     """Everything that configures a bridge besides code."""
@@ -137,8 +166,12 @@ class Settings:
     default_queue: str = attrs.field(
         default="default", validator=lambda i, a, v: _setting_queue(a.name, v)
     )
-    #: Seconds a finished execution's record is kept.
+    #: Seconds a finished execution's record is kept (workers purge older ones).
     result_ttl: float = attrs.field(default=7 * 24 * 3600.0, validator=_positive)
+    #: Seconds a FAILED execution's record is kept; ``None``: ``result_ttl``.
+    failed_ttl: float | None = attrs.field(default=None, validator=_positive_or_none)
+    #: Most bytes of JSON a call's arguments (args and kwargs together), or a result, may take.
+    max_payload: int = attrs.field(default=DEFAULT_MAX_PAYLOAD, validator=_byte_count)
     #: Seconds a SUCCEEDED execution keeps its idempotency key.
     idempotency_ttl: float = attrs.field(default=24 * 3600.0, validator=_positive)
     #: Task-name glob patterns to queues, e.g. ``{"reports.*": "slow"}``; first match wins.
@@ -155,14 +188,10 @@ class Settings:
         env_url = os.environ.get(ENV_URL)
         if env_url:
             values["url"] = env_url
-        env_heartbeat = os.environ.get(ENV_HEARTBEAT)
-        if env_heartbeat:
-            try:
-                values["heartbeat_interval"] = float(env_heartbeat)
-            except ValueError:
-                raise ConfigurationError(
-                    f"{ENV_HEARTBEAT}={env_heartbeat!r} is not a number of seconds"
-                ) from None
+        for setting, variable in ENV_NUMBERS.items():
+            text = os.environ.get(variable)
+            if text:
+                values[setting] = _env_number(setting, variable, text)
         for key, value in (framework or {}).items():
             values[key.lower()] = value
         values.update({k: v for k, v in overrides.items() if v is not None})

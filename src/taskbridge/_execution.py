@@ -30,6 +30,7 @@ from taskbridge._outage import ride_out
 from taskbridge._record import ErrorInfo, Record, type_name
 from taskbridge._status import WAITING, Status
 from taskbridge._task import TaskContext
+from taskbridge._usage import UNMEASURED, Usage, measured
 
 if TYPE_CHECKING:
     from taskbridge._bridge import Bridge
@@ -74,20 +75,26 @@ def execute(bridge: Bridge, envelope: Envelope, *, worker: str | None = None) ->
         envelope.task_name,
         envelope.attempt,
         envelope.max_attempts,
-        lambda percent, message: store.set_progress(envelope.id, percent, message),
+        lambda percent, message: store.set_progress(envelope.id, percent, message,
+                                                    now=time.time()),
     )
+    failure: BaseException | None = None
     with _heartbeat(bridge, envelope, context):
-        try:
-            with _attempt_contexts(bridge, envelope):
-                value = _run(task, envelope, context)
-            _json.check_json(value, "result")
-        except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt | SystemExit):
-                raise  # the worker is going down; crash recovery takes over
-            return _handle_failure(bridge, task, envelope, context, exc)
+        with measured() as meter:
+            try:
+                with _attempt_contexts(bridge, envelope):
+                    value = _run(task, envelope, context)
+                _check_result(bridge, value)
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt | SystemExit):
+                    raise  # the worker is going down; crash recovery takes over
+                failure = exc
+        if failure is not None:
+            return _handle_failure(bridge, task, envelope, context, failure, meter.usage)
     finished = _persist(
         bridge, store.finish, envelope.id, envelope.attempt, Status.SUCCEEDED, now=time.time(),
         idempotency_ttl=bridge.settings.idempotency_ttl, value=value,
+        cpu_time=meter.usage.cpu_time, peak_memory=meter.usage.peak_memory,
     )
     if finished is None:
         return _lost_race(envelope)
@@ -103,6 +110,15 @@ def _attempt_contexts(bridge: Bridge, envelope: Envelope) -> Iterator[None]:
         for manager in bridge.hooks.taskbridge_attempt_context(bridge=bridge, envelope=envelope):
             stack.enter_context(manager)
         yield
+
+
+def _check_result(bridge: Bridge, value: Any) -> None:
+    """A result must be JSON (CONTRACT §3) and within the payload limit."""
+    _json.check_json(value, "result")
+    _json.check_size(
+        value, bridge.settings.max_payload, "result",
+        "store a large result elsewhere (a file, object storage, a table) and return where",
+    )
 
 
 def _run(task: Task[Any, Any], envelope: Envelope, context: TaskContext) -> Any:
@@ -172,7 +188,7 @@ def _heartbeat(bridge: Bridge, envelope: Envelope, context: TaskContext) -> Iter
 
 def _handle_failure(
     bridge: Bridge, task: Task[Any, Any], envelope: Envelope, context: TaskContext,
-    exc: BaseException,
+    exc: BaseException, usage: Usage,
 ) -> Record | None:
     error = ErrorInfo.from_exception(exc)
     store = bridge.store
@@ -180,6 +196,7 @@ def _handle_failure(
         finished = _persist(
             bridge, store.finish, envelope.id, envelope.attempt, Status.CANCELED, now=time.time(),
             idempotency_ttl=bridge.settings.idempotency_ttl, error=error,
+            cpu_time=usage.cpu_time, peak_memory=usage.peak_memory,
         )
         if finished is None:
             return _lost_race(envelope)
@@ -191,12 +208,12 @@ def _handle_failure(
         delay = exc.delay if isinstance(exc, Retry) and exc.delay is not None else (
             task.retry.delay(envelope.attempt)
         )
-        return schedule_retry(bridge, envelope, error, delay)
-    return _finish_failed(bridge, envelope, error)
+        return schedule_retry(bridge, envelope, error, delay, usage)
+    return _finish_failed(bridge, envelope, error, usage)
 
 
 def schedule_retry(
-    bridge: Bridge, envelope: Envelope, error: ErrorInfo, delay: float
+    bridge: Bridge, envelope: Envelope, error: ErrorInfo, delay: float, usage: Usage = UNMEASURED
 ) -> Record | None:
     """Move RUNNING attempt n to RETRYING and send attempt n + 1 to run after ``delay``."""
     now = time.time()
@@ -205,6 +222,7 @@ def schedule_retry(
         bridge, bridge.store.finish, envelope.id, envelope.attempt, Status.RETRYING, now=now,
         idempotency_ttl=bridge.settings.idempotency_ttl, error=error,
         run_at=following.run_at, envelope=following,
+        cpu_time=usage.cpu_time, peak_memory=usage.peak_memory,
     )
     if finished is None:
         return _lost_race(envelope)
@@ -213,15 +231,18 @@ def schedule_retry(
     return finished
 
 
-def _finish_failed(bridge: Bridge, envelope: Envelope, error: ErrorInfo) -> Record | None:
+def _finish_failed(
+    bridge: Bridge, envelope: Envelope, error: ErrorInfo, usage: Usage = UNMEASURED
+) -> Record | None:
     finished = _persist(
         bridge, bridge.store.finish, envelope.id, envelope.attempt, Status.FAILED, now=time.time(),
         idempotency_ttl=bridge.settings.idempotency_ttl, error=error,
+        cpu_time=usage.cpu_time, peak_memory=usage.peak_memory,
     )
     if finished is None:
         return _lost_race(envelope)
     bridge.hooks.taskbridge_failed(record=finished)
-    _chains.end(bridge, envelope, Status.FAILED, error)
+    _chains.end(bridge, envelope, Status.FAILED, error, failed_step=envelope)
     return finished
 
 

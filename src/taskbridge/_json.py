@@ -91,6 +91,43 @@ def check_arguments(args: tuple[Any, ...] | list[Any], kwargs: Mapping[str, Any]
         _check(item, f"kwargs[{key!r}]", set())
 
 
+#: Where the payload limit is set, for the messages that refuse a payload over it.
+PAYLOAD_SETTING = "setting max_payload, environment variable TASKBRIDGE_MAX_PAYLOAD"
+
+
+def _over(value: JSONValue, limit: int) -> int | None:
+    """The size of ``value`` as JSON text (UTF-8) when it is over ``limit`` bytes, else None."""
+    text = dumps(value)
+    if len(text) * 4 <= limit:  # UTF-8 takes at most 4 bytes a character
+        return None
+    size = len(text.encode("utf-8", "surrogatepass"))
+    return size if size > limit else None
+
+
+def check_size(value: JSONValue, limit: int, where: str, advice: str) -> None:
+    """Raise :class:`ArgumentsNotSerializable` when ``value``, a checked JSON value, takes
+    more than ``limit`` bytes as JSON text (UTF-8); the message names the size, the limit
+    and the setting, then gives ``advice``."""
+    size = _over(value, limit)
+    if size is not None:
+        raise ArgumentsNotSerializable(
+            f"{where}: {size:,} bytes of JSON, over the limit of {limit:,} bytes "
+            f"({PAYLOAD_SETTING}); {advice}"
+        )
+
+
+def check_call_size(
+    task_name: str, args: tuple[Any, ...] | list[Any], kwargs: Mapping[str, Any], limit: int
+) -> None:
+    """Refuse a call whose checked arguments take more than ``limit`` bytes of JSON."""
+    if _over((args, kwargs), limit) is not None:
+        check_size(
+            [list(args), dict(kwargs)], limit, f"the arguments of {task_name}",
+            "pass a reference to the data instead (a file path, a URL, a database id) and "
+            "load it inside the task, or raise the limit",
+        )
+
+
 def dumps(value: JSONValue) -> str:
     """Serialise a checked value compactly; refuses NaN as a second line of defence."""
     return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)

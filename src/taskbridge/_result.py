@@ -8,13 +8,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from taskbridge._errors import TaskCanceled, TaskFailed
-from taskbridge._record import ErrorInfo, Record
+from taskbridge._record import Attempt, ErrorInfo, ProgressEntry, Record
 from taskbridge._status import Status
 
 if TYPE_CHECKING:
     from taskbridge._bridge import Bridge
 
-__all__ = ["ErrorInfo", "Result"]
+__all__ = ["Attempt", "ErrorInfo", "ProgressEntry", "Result"]
 
 # Polling starts fast (most tasks are short; the benchmark round trip dropped ~3x going from
 # 5 ms to 0.5 ms) and backs off so a long wait costs a read every 100 ms at most.
@@ -97,6 +97,18 @@ class Result:
         return self._record.progress
 
     @property
+    def progress_log(self) -> tuple[ProgressEntry, ...]:
+        """The task's latest progress reports (at most 50), oldest first, each with its time
+        (``entry.at``, a Unix timestamp)."""
+        return self._record.progress_log
+
+    @property
+    def attempt_history(self) -> tuple[Attempt, ...]:
+        """One entry per attempt (the latest 100), oldest first: worker, start and end (Unix
+        timestamps), outcome, error, CPU time and peak memory where measured."""
+        return self._record.attempt_history
+
+    @property
     def args(self) -> list[Any]:
         return list(self._record.args)
 
@@ -116,6 +128,11 @@ class Result:
     def retried_as(self) -> str | None:
         """The id of the execution ``bridge.retry`` made of this one."""
         return self._record.retried_as
+
+    @property
+    def discarded_at(self) -> dt.datetime | None:
+        """When ``bridge.discard`` took this FAILED execution off the dead-letter list."""
+        return _utc(self._record.discarded_at)
 
     @property
     def enqueued_at(self) -> dt.datetime | None:

@@ -22,6 +22,7 @@ from taskbridge._config import check_queue
 from taskbridge._errors import ConfigurationError, InvalidTaskOptions
 from taskbridge._execution import execute, recover_lost, reject, worker_name
 from taskbridge._outage import ride_out
+from taskbridge._purge import Purger
 from taskbridge._status import WAITING
 
 if TYPE_CHECKING:
@@ -131,9 +132,10 @@ class Worker:
 
     @contextlib.contextmanager
     def services(self) -> Iterator[None]:
-        """Announce this worker and look for executions lost by dead workers, while the block
-        runs. Backends enter it around their engine's loop, once the engine has forked whatever
-        it forks at start (so no child is forked while this thread holds a lock)."""
+        """Announce this worker, look for executions lost by dead workers, and purge records
+        past their ttl, while the block runs. Backends enter it around their engine's loop,
+        once the engine has forked whatever it forks at start (so no child is forked while
+        this thread holds a lock)."""
         bridge, interval = self.bridge, self.bridge.settings.heartbeat_interval
         info = {
             "engine": bridge.url.engine, "queues": list(self.options.queues),
@@ -141,6 +143,7 @@ class Worker:
             "host": socket.gethostname(), "started_at": time.time(),
         }
         stop = threading.Event()
+        purger = Purger(bridge)
         _import_lazy_codecs()
 
         def loop() -> None:
@@ -148,6 +151,7 @@ class Worker:
                 try:
                     bridge.store.register_worker(self.id, info, ttl=3 * interval)
                     recover_lost(bridge)
+                    purger.run_due()
                 except Exception:
                     logger.warning("worker housekeeping failed; retrying", exc_info=True)
                 if stop.wait(interval):

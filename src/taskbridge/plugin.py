@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from taskbridge import _transitions as transitions
 from taskbridge._backend import Backend, BackendFactory, Capabilities, WorkerOptions
-from taskbridge._bridge import record_for
 from taskbridge._config import DEFAULT_URL, BackendURL, check_queue, redact
 from taskbridge._envelope import Envelope
 from taskbridge._execution import execute, reject, worker_name
@@ -18,7 +17,15 @@ from taskbridge._json import dumps as dumps_json
 from taskbridge._json import loads as loads_json
 from taskbridge._outage import ride_out
 from taskbridge._plugins import engine_factory, installed_engines, installed_stores, open_store
-from taskbridge._record import ErrorInfo, Record
+from taskbridge._record import (
+    ATTEMPT_HISTORY_SIZE,
+    PROGRESS_LOG_SIZE,
+    Attempt,
+    ErrorInfo,
+    ProgressEntry,
+    Record,
+    record_for,
+)
 from taskbridge._registry import all_tasks as registered_tasks
 from taskbridge._status import FINAL, TRANSITIONS, WAITING, Status
 from taskbridge._stores.base import RecordFilter, StateStore, StoreFactory
@@ -40,6 +47,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALLOWED_COMMANDS",
+    "ATTEMPT_HISTORY_SIZE",
+    "Attempt",
     "Backend",
     "BackendFactory",
     "BackendURL",
@@ -54,6 +63,8 @@ __all__ = [
     "FINAL",
     "HTTPProblem",
     "MemoryStore",
+    "PROGRESS_LOG_SIZE",
+    "ProgressEntry",
     "Record",
     "RecordFilter",
     "RedisStore",

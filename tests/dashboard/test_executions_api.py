@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import dashboard_tasks as tasks
 
 from conftest import Api, put_record
-from taskbridge import Bridge, Result, Status
+from taskbridge import Bridge, Every, Result, Status
+from taskbridge._schedules.scheduler import Scheduler
 from taskbridge.plugin import execute
 
 
@@ -75,11 +77,16 @@ def test_filters_narrow_the_list(bridge: Bridge, api: Api) -> None:
 
 
 def test_scheduler_bookkeeping_is_not_an_execution(bridge: Bridge, api: Api) -> None:
-    """Scheduler claim records never show in listings, counts or statistics."""
-    put_record(bridge, task="taskbridge.schedule-claim", queue="taskbridge.schedules")
+    """A scheduler's claims on ticks never show in listings, counts or statistics."""
+    bridge.schedules.add("ticking", tasks.tick, Every(seconds=1))
+    scheduler = Scheduler(bridge)
+    now = time.time()
+    sent = [e.result.id for moment in (now + 1, now + 2, now + 3)
+            for e in scheduler.run_once(now=moment)]
     real = put_record(bridge)
-    assert [i["id"] for i in api.get("/api/executions")["items"]] == [real.id]
-    assert api.get("/api/statistics")["total"] == 1
+    listed = [i["id"] for i in api.get("/api/executions")["items"]]
+    assert sorted(listed) == sorted([*sent, real.id]) and len(sent) >= 2
+    assert api.get("/api/statistics")["total"] == len(sent) + 1
 
 
 def test_detail_and_unknown_id(bridge: Bridge, api: Api) -> None:
@@ -89,7 +96,10 @@ def test_detail_and_unknown_id(bridge: Bridge, api: Api) -> None:
     assert detail["error"] == {"type": "ValueError", "message": "bad <b>input</b>",
                                "traceback": "Traceback ...\nValueError: bad"}
     assert abs(detail["duration"] - 2.0) < 1e-6
-    assert detail["attempt_history"] == []
+    [attempt] = detail["attempt_history"]
+    assert (attempt["attempt"], attempt["worker"], attempt["outcome"]) == (1, "host:1:2", "FAILED")
+    assert attempt["error"]["message"] == "bad <b>input</b>" and attempt["finished_at"]
+    assert detail["progress_log"] == [] and detail["discarded_at"] is None
     response = api.call("GET", "/api/executions/nope")
     assert response.status == 404
     assert dict(response.headers)["Content-Type"] == "application/problem+json"

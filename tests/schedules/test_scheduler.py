@@ -12,12 +12,10 @@ import pytest
 
 import taskbridge
 from taskbridge import InvalidTaskOptions, ScheduleNotFound, Status, task
-from taskbridge._record import Record
 from taskbridge._schedules.entry import ScheduleEntry
 from taskbridge._schedules.registry import code_schedules, periodic
 from taskbridge._schedules.scheduler import (
-    CLAIM_QUEUE,
-    CLAIM_TASK,
+    HOLD_SENT_TICK,
     MAX_CATCH_UP,
     TAKEOVER_AFTER,
     Scheduler,
@@ -237,12 +235,10 @@ def test_running_scheduler_picks_up_changes_and_stops(bridge: taskbridge.Bridge)
 
 
 def _left_claim(bridge: taskbridge.Bridge, name: str, tick: int, age: float) -> None:
-    """Store a PENDING claim as a scheduler that died before sending the tick would leave."""
-    enqueued = time.time() - age
-    record = Record(id=f"dead-{tick}", task_name=CLAIM_TASK, queue=CLAIM_QUEUE,
-                    status=Status.PENDING, idempotency_key=claim_key(name, tick),
-                    enqueued_at=enqueued)
-    bridge.store.create([record], now=enqueued, idempotency_ttl=86400)
+    """Leave a claim as a scheduler that died ``age`` seconds ago before sending the tick."""
+    taken = time.time() - age
+    assert bridge.store.lease(claim_key(name, tick), "dead-scheduler", now=taken,
+                              ttl=TAKEOVER_AFTER)
 
 
 def test_claim_of_a_live_scheduler_is_respected(bridge: taskbridge.Bridge) -> None:
@@ -253,17 +249,22 @@ def test_claim_of_a_live_scheduler_is_respected(bridge: taskbridge.Bridge) -> No
 
 
 def test_claim_left_by_a_dead_scheduler_is_taken_over(bridge: taskbridge.Bridge) -> None:
-    """A claim still PENDING after TAKEOVER_AFTER seconds is canceled and the tick sent."""
+    """A claim older than TAKEOVER_AFTER seconds has expired: the tick is claimed and sent."""
     add_every_second(bridge)
     _left_claim(bridge, "s", T0 + 1, age=TAKEOVER_AFTER + 1)
-    [sent] = Scheduler(bridge).run_once(now=T0 + 1.5)
+    scheduler = Scheduler(bridge)
+    [sent] = scheduler.run_once(now=T0 + 1.5)
     assert sent.tick == T0 + 1 and not sent.result.deduplicated
-    assert bridge.get_result("dead-" + str(T0 + 1)).status is Status.CANCELED
+    holder = bridge.store.lease_holder(claim_key("s", T0 + 1), now=time.time())
+    assert holder == scheduler.id
 
 
 def test_claim_is_kept_after_the_tick(bridge: taskbridge.Bridge) -> None:
-    """The claim ends SUCCEEDED and points at the tick's execution."""
+    """The claim is held HOLD_SENT_TICK seconds after the tick is sent, and is no execution."""
     add_every_second(bridge)
-    [sent] = Scheduler(bridge).run_once(now=T0 + 1.5)
-    [claim] = bridge.list(task_name=CLAIM_TASK)
-    assert (claim.status, claim.value) == (Status.SUCCEEDED, sent.result.id)
+    scheduler = Scheduler(bridge)
+    [sent] = scheduler.run_once(now=T0 + 1.5)
+    claim, now = claim_key("s", T0 + 1), time.time()
+    assert bridge.store.lease_holder(claim, now=now + HOLD_SENT_TICK - 5) == scheduler.id
+    assert bridge.store.lease_holder(claim, now=now + HOLD_SENT_TICK + 5) is None
+    assert [r.id for r in bridge.list()] == [sent.result.id]

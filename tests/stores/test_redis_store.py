@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
+import attrs
 import pytest
 import redis
 
+from taskbridge import Envelope, Record
 from taskbridge._errors import EnqueueError
+from taskbridge._record import record_for
 from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter
 from taskbridge._stores.redis import RedisStore
@@ -187,3 +191,63 @@ def test_wait_for_final_wakes_when_another_client_finishes_the_record(store: Red
     store.finish("w", 1, Status.SUCCEEDED, now=2.0, idempotency_ttl=60, value=1)
     assert woke.wait(5), "the waiter did not wake when the record became final"
     waiter.join()
+
+
+def _call_record(id: str, marker: str) -> Record:
+    """A record as the bridge writes it: its envelope carries the record's own call."""
+    envelope = Envelope(id=id, task_name="tasks.add", args=(marker, [1, 2]),
+                        kwargs={"note": marker}, enqueued_at=1.0)
+    return record_for(envelope)
+
+
+def _hash_text(store: RedisStore, id: str) -> bytes:
+    return b"\n".join(store.client.hvals(store.key("rec", id)))
+
+
+def test_arguments_are_stored_once(store: RedisStore) -> None:
+    """A record's arguments are in its hash once, also after a retry stores the next
+    attempt's envelope; the record reads back whole."""
+    marker = "x" * 5000
+    asked = _call_record("a", marker)
+    store.create([asked], now=1.0, idempotency_ttl=60.0)
+    assert _hash_text(store, "a").count(marker.encode()) == 2  # args and kwargs, once each
+    assert store.get("a") == asked
+    store.start("a", 1, worker="w", now=2.0)
+    assert asked.envelope is not None
+    following = attrs.evolve(asked.envelope, attempt=2, run_at=5.0)
+    retrying = store.finish("a", 1, Status.RETRYING, now=3.0, idempotency_ttl=60.0,
+                            run_at=5.0, envelope=following)
+    assert _hash_text(store, "a").count(marker.encode()) == 2
+    assert retrying is not None and retrying.envelope == following == store.get("a").envelope
+
+
+def test_records_with_two_copies_still_load(store: RedisStore) -> None:
+    """A record written before arguments were stored once (the envelope with its own copy)
+    reads back with its envelope's arguments."""
+    asked = _call_record("old", "v")
+    assert asked.envelope is not None
+    store.create([asked], now=1.0, idempotency_ttl=60.0)
+    store.client.hset(store.key("rec", "old"), "envelope", asked.envelope.dumps())
+    assert store.get("old") == asked
+
+
+def test_purge_moves_failed_records_of_the_old_index_layout(store: RedisStore) -> None:
+    """FAILED records that earlier versions filed in idx:finished are purged by failed_ttl."""
+    for id, status in (("ok", Status.SUCCEEDED), ("bad", Status.FAILED)):
+        store.create([record(id)], now=1.0, idempotency_ttl=60.0)
+        store.start(id, 1, worker="w", now=2.0)
+        store.finish(id, 1, status, now=3.0, idempotency_ttl=60.0)
+    store.client.zrem(store.key("idx", "finished", "FAILED"), "bad")
+    store.client.zadd(store.key("idx", "finished"), {"bad": 3.0})
+    assert store.purge(now=100.0, result_ttl=10.0, failed_ttl=1000.0) == 1
+    assert store.get("bad").status is Status.FAILED
+    assert store.client.zscore(store.key("idx", "finished", "FAILED"), "bad") == 3.0
+    assert store.purge(now=2000.0, result_ttl=10.0, failed_ttl=1000.0) == 1
+    assert namespace_keys(store) == set()
+
+
+def test_leases_expire_in_redis_too(store: RedisStore) -> None:
+    """A lease key carries a Redis expiry (its ttl and a margin), so none outlives its use."""
+    assert store.lease("tick:1", "s1", now=time.time(), ttl=5.0)
+    ttl_ms = store.client.pttl(store.key("lease", "tick:1"))
+    assert 5_000 < ttl_ms <= 65_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import sqlite3
 import threading
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from taskbridge import Envelope, Status
 from taskbridge._errors import ConfigurationError
+from taskbridge._record import record_for
 from taskbridge._stores.base import RecordFilter
 from taskbridge._stores.sqlite import SQLiteStore
 from taskbridge.testing.store_contract.records import record
@@ -81,4 +84,55 @@ def test_store_keeps_working_in_a_forked_child(tmp_path: Path) -> None:
     assert store.get("parent").worker == "child"
     store.create([record("after")], now=1.0, idempotency_ttl=1.0)
     assert store.count(RecordFilter()) == 3
+    store.close()
+
+
+def test_arguments_are_stored_once(tmp_path: Path) -> None:
+    """A record's JSON holds its arguments once (the envelope leaves them out) and reads back
+    whole; a record written with two copies still loads."""
+    store = SQLiteStore(tmp_path / "state.db")
+    marker = "y" * 5000
+    asked = record_for(Envelope(id="a", task_name="tasks.add", args=(marker,),
+                                kwargs={"k": marker}, enqueued_at=1.0))
+    store.create([asked], now=1.0, idempotency_ttl=60.0)
+    with sqlite3.connect(tmp_path / "state.db") as conn:
+        [(data,)] = conn.execute("SELECT data FROM records WHERE id = 'a'").fetchall()
+        assert data.count(marker) == 2  # args and kwargs, once each
+        assert store.get("a") == asked
+        old = json.loads(data)
+        assert asked.envelope is not None
+        old["envelope"] = asked.envelope.to_dict()
+        conn.execute("UPDATE records SET data = ? WHERE id = 'a'", (json.dumps(old),))
+    assert store.get("a") == asked
+    store.close()
+
+
+def test_a_database_of_an_earlier_version_is_upgraded(tmp_path: Path) -> None:
+    """A records table without the discarded_at column gets it on open, and its records stay
+    readable and can be discarded from the dead-letter list."""
+    path = tmp_path / "old.db"
+    SQLiteStore(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE records DROP COLUMN discarded_at")
+        conn.execute("DROP TABLE leases")
+    store = SQLiteStore(path)
+    store.create([record("a")], now=1.0, idempotency_ttl=60.0)
+    store.start("a", 1, worker="w", now=2.0)
+    store.finish("a", 1, Status.FAILED, now=3.0, idempotency_ttl=60.0)
+    assert store.dismiss("a", now=4.0) is not None
+    dead = RecordFilter(status=Status.FAILED, include_retried=False)
+    assert store.count(dead) == 0 and store.get("a").discarded_at == 4.0
+    assert store.lease("k", "me", now=1.0, ttl=5.0)
+    store.close()
+
+
+def test_purge_removes_expired_leases(tmp_path: Path) -> None:
+    """purge deletes the rows of expired leases, so leases never pile up."""
+    store = SQLiteStore(tmp_path / "state.db")
+    for n in range(5):
+        store.lease(f"tick:{n}", "s", now=float(n), ttl=10.0)
+    store.purge(now=12.0, result_ttl=60.0)
+    with sqlite3.connect(tmp_path / "state.db") as conn:
+        left = [key for (key,) in conn.execute("SELECT key FROM leases ORDER BY key")]
+    assert left == ["tick:3", "tick:4"]
     store.close()

@@ -101,9 +101,10 @@ def test_every_change_is_an_allowed_transition(
         transitions.start(record, attempt, worker="w", now=1.0),
         transitions.finish(record, attempt, ending, now=1.0),
         transitions.heartbeat(record, attempt, now=1.0),
-        transitions.set_progress(record, 5, "m"),
+        transitions.set_progress(record, 5, "m", now=1.0),
         transitions.cancel(record, now=1.0),
         transitions.mark_retried(record, "c"),
+        transitions.dismiss(record, now=1.0),
     ]
     for change in changes:
         if change is not None and change.record.status is not record.status:

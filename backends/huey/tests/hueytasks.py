@@ -41,3 +41,15 @@ def slow(path: str, seconds: float) -> str:
 def too_long() -> None:
     """Run past its one-second timeout."""
     time.sleep(30)
+
+
+@task
+def hold(megabytes: int, seconds: float) -> int:
+    """Hold ``megabytes`` of touched memory and burn about ``seconds`` of CPU."""
+    block = bytearray(megabytes * 1024 * 1024)
+    for at in range(0, len(block), 4096):
+        block[at] = 1
+    deadline = time.thread_time() + seconds
+    while time.thread_time() < deadline:
+        pass
+    return len(block)

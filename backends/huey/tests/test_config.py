@@ -83,3 +83,26 @@ def test_process_workers_enforce_timeouts(tmp_path: Path, workers: Workers) -> N
         assert failure.value.error.type.endswith("TaskTimeout")
     finally:
         bridge.close()
+
+
+@pytest.mark.slow
+def test_process_workers_measure_each_attempts_cpu_and_peak_memory(
+    tmp_path: Path, workers: Workers
+) -> None:
+    """In Huey's process pool each attempt's history entry has its own CPU time and peak
+    resident memory, measured in the process that ran it, two attempts running at once."""
+    bridge = Bridge(sqlite_url(tmp_path, pool="process"), imports=["hueytasks"])
+    try:
+        big = hueytasks.hold.using(bridge=bridge).enqueue(96, 0.4)
+        small = hueytasks.hold.using(bridge=bridge).enqueue(8, 0.1)
+        workers.start(bridge.url.raw, concurrency=2)
+        big.wait(timeout=30)
+        small.wait(timeout=30)
+        [heavy] = big.refresh().attempt_history
+        [light] = small.refresh().attempt_history
+        assert heavy.cpu_time is not None and heavy.cpu_time >= 0.35
+        assert light.cpu_time is not None and 0.08 <= light.cpu_time < heavy.cpu_time
+        assert heavy.peak_memory is not None and heavy.peak_memory >= 96 * 1024 * 1024
+        assert light.peak_memory is not None and light.peak_memory < heavy.peak_memory
+    finally:
+        bridge.close()

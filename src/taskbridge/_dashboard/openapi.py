@@ -85,10 +85,21 @@ SCHEMAS: dict[str, Any] = {
         "duration": _nullable("number", minimum=0),
         "idempotency_key": _nullable("string"), "worker": _nullable("string"),
         "priority": {"type": "integer"}, "cancel_requested": {"type": "boolean"},
-        "retried_as": _nullable("string"),
-        "attempt_history": {"type": "array", "items": {"type": "object"},
-                            "description": "per attempt: worker, times, outcome, error, "
-                                           "resources; empty where the store keeps none"},
+        "retried_as": _nullable("string"), "discarded_at": TIME,
+        "progress_log": {"type": "array", "description": "the latest progress reports, oldest "
+                                                         "first",
+                         "items": _object({"at": TIME, "percent": {"type": "number"},
+                                           "message": {"type": "string"}})},
+        "attempt_history": {"type": "array", "description": "per attempt, oldest first; empty "
+                                                            "for records of older versions",
+                            "items": _object({
+                                "attempt": {"type": "integer", "minimum": 1},
+                                "worker": _nullable("string"), "started_at": TIME,
+                                "finished_at": TIME, "outcome": _nullable({"enum": STATUSES}),
+                                "error": _nullable(ERROR),
+                                "cpu_time": _nullable("number", minimum=0),
+                                "peak_memory": _nullable("integer", minimum=0),
+                            })},
     }),
     "ExecutionPage": _object({"items": {"type": "array", "items": _ref("Execution")},
                               "next_cursor": _nullable("string")}),

@@ -16,17 +16,12 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import attrs
 
 from taskbridge import Record, RecordFilter, StateStore, Status
 
-#: Scheduler bookkeeping (claims on ticks) is stored as records on this queue and must never
-#: show up as executions (CONTRACT §13).
-BOOKKEEPING_QUEUE = "taskbridge.schedules"
-BOOKKEEPING_TASK = "taskbridge.schedule-claim"
 _PAGE_CHUNK = 500
 
 
@@ -74,7 +69,7 @@ class ExecutionQueries(Protocol):
     """What the dashboard reads. A store may implement all of it natively.
 
     ``filter`` is the public :class:`~taskbridge.RecordFilter`; its ``since``/``until`` bound
-    ``enqueued_at``. No answer includes scheduler bookkeeping.
+    ``enqueued_at``.
     """
 
     def page(self, filter: RecordFilter, *, limit: int, after: Cursor | None) -> list[Record]:
@@ -103,27 +98,17 @@ class ExecutionQueries(Protocol):
         ...
 
 
-def _without_bookkeeping(filter: RecordFilter) -> bool:
-    return filter.queue is None or filter.queue != BOOKKEEPING_QUEUE
-
-
 class ReferenceQueries:
     """:class:`ExecutionQueries` over any ``StateStore``, by its ``list`` and ``count``.
 
     Correct on every store. Costs: ``page`` reads about ``limit`` records (more when many
-    share one ``enqueued_at``); ``count_by_status`` six counts (twelve without a queue
-    filter, to leave bookkeeping out); ``bucketed_counts`` two counts a bucket; ``durations``
-    one bounded listing; ``find_ids`` an exact lookup, then a scan of every record for a
-    shorter prefix (stores with an id index should answer that natively).
+    share one ``enqueued_at``); ``count_by_status`` six counts; ``bucketed_counts`` a count a
+    bucket; ``durations`` one bounded listing; ``find_ids`` an exact lookup, then a scan of
+    every record for a shorter prefix (stores with an id index should answer that natively).
     """
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
-
-    def _visible(self, records: Sequence[Record], filter: RecordFilter) -> list[Record]:
-        if not _without_bookkeeping(filter):
-            return list(records)
-        return [r for r in records if r.queue != BOOKKEEPING_QUEUE]
 
     def _tied(self, filter: RecordFilter, enqueued_at: float) -> list[Record]:
         """Every matching record enqueued at exactly ``enqueued_at``, by id descending."""
@@ -134,7 +119,7 @@ class ReferenceQueries:
             found += chunk
             if len(chunk) < _PAGE_CHUNK:
                 break
-        return sorted(self._visible(found, filter), key=newest_first, reverse=True)
+        return sorted(found, key=newest_first, reverse=True)
 
     def page(self, filter: RecordFilter, *, limit: int, after: Cursor | None) -> list[Record]:
         out: list[Record] = []
@@ -153,7 +138,7 @@ class ReferenceQueries:
         while len(out) < limit:
             chunk = self.store.list(rest, limit=size, offset=offset)
             offset += len(chunk)
-            out += self._visible(chunk, filter)
+            out += chunk
             if len(chunk) < size:
                 break
         out.sort(key=newest_first, reverse=True)
@@ -166,17 +151,11 @@ class ReferenceQueries:
             out = settled + tied
         return out[:limit]
 
-    def _count(self, filter: RecordFilter) -> int:
-        total = self.store.count(filter)
-        if total and filter.queue is None and filter.task_name in (None, BOOKKEEPING_TASK):
-            total -= self.store.count(attrs.evolve(filter, queue=BOOKKEEPING_QUEUE))
-        return total
-
     def count_by_status(self, filter: RecordFilter) -> dict[Status, int]:
         wanted = filter.status
         return {
             status: (
-                self._count(attrs.evolve(filter, status=status))
+                self.store.count(attrs.evolve(filter, status=status))
                 if wanted is None or status in wanted else 0
             )
             for status in Status
@@ -194,7 +173,7 @@ class ReferenceQueries:
             if filter.until is not None:
                 high = min(high, filter.until)
             counts.append(
-                self._count(attrs.evolve(filter, since=low, until=high)) if low < high else 0
+                self.store.count(attrs.evolve(filter, since=low, until=high)) if low < high else 0
             )
         return counts
 
@@ -212,7 +191,7 @@ class ReferenceQueries:
     def find_ids(self, prefix: str, *, limit: int) -> list[Record]:
         exact = [r for r in self.store.get_many([prefix]) if r is not None]
         if exact or limit <= 1:
-            return self._visible(exact, RecordFilter())[:limit]
+            return exact[:limit]
         found: list[Record] = []
         everything = RecordFilter()
         offset = 0
@@ -223,7 +202,7 @@ class ReferenceQueries:
             if len(chunk) < _PAGE_CHUNK:
                 break
         found.sort(key=newest_first, reverse=True)
-        return self._visible(found, everything)[:limit]
+        return found[:limit]
 
 
 def queries_for(store: StateStore) -> ExecutionQueries:

@@ -26,10 +26,15 @@ def _attempt(entry: Any) -> dict[str, Any]:
 
 
 def attempt_history(record: Record) -> list[dict[str, Any]]:
-    """Per-attempt history (worker, times, outcome, error, resources) when the record
-    carries it; records written before stores kept it have none."""
-    history = getattr(record, "attempt_history", None) or ()
-    return [_attempt(entry) for entry in history]
+    """Per-attempt history (worker, times, outcome, error, resources); records written
+    before stores kept it have none."""
+    return [_attempt(entry) for entry in record.attempt_history]
+
+
+def progress_log(record: Record) -> list[dict[str, Any]]:
+    """The task's latest progress reports, oldest first, as the store kept them."""
+    return [{"at": iso(entry.at), "percent": entry.percent, "message": entry.message}
+            for entry in record.progress_log]
 
 
 def execution(record: Record) -> dict[str, Any]:
@@ -62,6 +67,8 @@ def execution(record: Record) -> dict[str, Any]:
         "priority": record.priority,
         "cancel_requested": record.cancel_requested,
         "retried_as": record.retried_as,
+        "discarded_at": iso(record.discarded_at),
+        "progress_log": progress_log(record),
         "attempt_history": attempt_history(record),
     }
 

@@ -4,12 +4,11 @@ Several schedulers may run at once. Each tick is enqueued with the idempotency k
 ``schedule:<name>:<tick>``, so schedulers racing on one tick produce one execution. That key is
 held while the tick waits, runs or has succeeded, but a FAILED tick releases it, and a slower
 scheduler could then send the tick again. So before sending, a scheduler *claims* the tick: it
-stores a bookkeeping record (task ``taskbridge.schedule-claim``, never sent to a worker) under
-the key ``schedule-claim:<name>:<tick>``, atomically, through the store's idempotency claims.
-Only the scheduler whose claim is stored sends the tick, then marks its claim SUCCEEDED, which
-holds the claim for ``idempotency_ttl`` whatever becomes of the tick. A claim still PENDING
-after ``TAKEOVER_AFTER`` seconds belongs to a scheduler that died before sending: another one
-cancels it and claims the tick itself. Schedulers also keep a per-schedule high-water mark (the
+takes the store's lease ``schedule-claim:<name>:<tick>`` (atomic and expiring, bookkeeping that
+is never an execution) for ``TAKEOVER_AFTER`` seconds. Only the scheduler holding the lease
+sends the tick, then renews its lease for ``HOLD_SENT_TICK`` seconds, whatever becomes of the
+tick. A scheduler that dies before sending lets its lease expire, and another one claims the
+tick after ``TAKEOVER_AFTER`` seconds. Schedulers also keep a per-schedule high-water mark (the
 last tick enqueued) in the store and never consider a tick at or below it.
 """
 
@@ -28,23 +27,21 @@ import attrs
 
 from taskbridge._envelope import new_id
 from taskbridge._errors import TaskBridgeError, TaskNotRegistered
-from taskbridge._record import Record
 from taskbridge._result import Result
 from taskbridge._schedules.entry import ScheduleEntry
 from taskbridge._schedules.manager import ScheduleManager
-from taskbridge._status import Status
 
 if TYPE_CHECKING:
     from taskbridge._bridge import Bridge
 
 logger = logging.getLogger("taskbridge.scheduler")
 
-#: The task name of claim records (bookkeeping only: never registered, never sent).
-CLAIM_TASK = "taskbridge.schedule-claim"
-#: The queue name claim records carry (they are never sent to it).
-CLAIM_QUEUE = "taskbridge.schedules"
-#: Seconds after which a claim still PENDING is taken to be left by a dead scheduler.
+#: Seconds a scheduler's claim on a tick lasts before it sends it; after that, the scheduler
+#: is taken to be dead and another one may claim the tick.
 TAKEOVER_AFTER = 10.0
+#: Seconds a claim is kept once its tick is sent: far longer than any scheduler takes between
+#: reading the high-water mark and claiming, so a tick that FAILED at once is not sent again.
+HOLD_SENT_TICK = 3600.0
 #: With ``catch_up``, at most this many missed ticks (the latest ones) run after downtime.
 MAX_CATCH_UP = 100
 #: Look-back windows for the latest due ticks: the smallest that holds enough ticks is used,
@@ -100,6 +97,8 @@ class Scheduler:
         self.bridge = bridge
         self.schedules: ScheduleManager = bridge.schedules
         self.max_sleep = max_sleep
+        #: Who this scheduler is, in the leases it takes.
+        self.id = new_id()
         self._warned: set[tuple[str, str]] = set()
 
     def run_once(self, now: float | None = None) -> list[Enqueued]:
@@ -124,47 +123,24 @@ class Scheduler:
         except TaskNotRegistered as exc:
             self._warn_once(entry.name, f"schedule {entry.name!r}: {exc}")
             return None
-        claim = self._claim(entry.name, tick)
-        if claim is None:
+        store, claim = self.bridge.store, claim_key(entry.name, tick)
+        if not store.lease(claim, self.id, now=time.time(), ttl=TAKEOVER_AFTER):
             return None
-        store, now = self.bridge.store, time.time()
         try:
             result = task.using(
                 bridge=self.bridge, idempotency_key=tick_key(entry.name, tick),
                 queue=entry.queue, priority=entry.priority,
             ).enqueue(tick, *entry.args, **entry.kwargs)
         except TaskBridgeError as exc:
-            store.cancel(claim, now=now)  # release the claim so the tick is tried again
+            store.release_lease(claim, self.id)  # so the tick is tried again
             logger.warning("schedule %r: tick %d not enqueued, will retry: %s",
                            entry.name, tick, exc)
             return None
-        if store.start(claim, 1, worker="scheduler", now=now) is not None:
-            store.finish(claim, 1, Status.SUCCEEDED, now=time.time(), value=result.id,
-                         idempotency_ttl=self.bridge.settings.idempotency_ttl)
+        store.lease(claim, self.id, now=time.time(), ttl=HOLD_SENT_TICK)
         self.schedules.record_tick(entry.name, tick)
         if not result.deduplicated:
             logger.info("schedule %r: enqueued tick %d as %s", entry.name, tick, result.id)
         return Enqueued(entry.name, tick, result)
-
-    def _claim(self, name: str, tick: int) -> str | None:
-        """Store this scheduler's claim on a tick; its record id, or None if another holds it."""
-        store, ttl = self.bridge.store, self.bridge.settings.idempotency_ttl
-        for _ in range(2):
-            now = time.time()
-            record = Record(
-                id=new_id(), task_name=CLAIM_TASK, queue=CLAIM_QUEUE, status=Status.PENDING,
-                kwargs={"schedule": name, "tick": tick}, idempotency_key=claim_key(name, tick),
-                enqueued_at=now,
-            )
-            [stored] = store.create([record], now=now, idempotency_ttl=ttl)
-            if stored.id == record.id:
-                return stored.id
-            if stored.status is not Status.PENDING or now - stored.enqueued_at < TAKEOVER_AFTER:
-                return None
-            logger.warning("schedule %r: taking over tick %d from a scheduler that stopped "
-                           "before sending it", name, tick)
-            store.cancel(stored.id, now=now)
-        return None
 
     def _warn_once(self, name: str, message: str) -> None:
         if (name, message) not in self._warned:

@@ -34,7 +34,8 @@ class RecordFilter:
     queue: str | None = None
     since: float | None = None
     until: float | None = None
-    #: False leaves out FAILED records that ``Bridge.retry`` already re-enqueued.
+    #: False leaves out FAILED records that ``Bridge.retry`` already re-enqueued or
+    #: ``Bridge.discard`` took off the dead-letter list.
     include_retried: bool = True
 
     def matches(self, record: Record) -> bool:
@@ -45,7 +46,8 @@ class RecordFilter:
             and (self.queue is None or record.queue == self.queue)
             and (self.since is None or record.enqueued_at >= self.since)
             and (self.until is None or record.enqueued_at < self.until)
-            and (self.include_retried or record.retried_as is None)
+            and (self.include_retried
+                 or (record.retried_as is None and record.discarded_at is None))
         )
 
 
@@ -127,14 +129,18 @@ class StateStore(Protocol):
         error: ErrorInfo | None = None,
         run_at: float | None = None,
         envelope: Any = None,
+        cpu_time: float | None = None,
+        peak_memory: int | None = None,
     ) -> Record | None:
         """End attempt ``attempt``: RUNNING (with that attempt number) → ``status``.
 
         ``status`` is SUCCEEDED (stores ``value``; keeps the key claimed ``idempotency_ttl``
         more seconds), FAILED or CANCELED (stores ``error``; releases the key), or RETRYING
-        (stores ``error``, ``run_at`` and the next attempt's ``envelope``). Final states set
-        ``finished_at``. Returns ``None`` when the record is no longer RUNNING that attempt
-        (the reaper or a cancel got there first).
+        (stores ``error``, ``run_at`` and the next attempt's ``envelope``). FAILED also stores
+        ``envelope`` when given (a chain's failing step). Final states set ``finished_at``.
+        The attempt's history entry gets ``now``, the outcome, the error and the resources
+        used. Returns ``None`` when the record is no longer RUNNING that attempt (the reaper
+        or a cancel got there first).
         """
         ...
 
@@ -145,8 +151,11 @@ class StateStore(Protocol):
         """
         ...
 
-    def set_progress(self, id: str, percent: float, message: str) -> None:
-        """Store the task's latest progress report."""
+    def set_progress(
+        self, id: str, percent: float, message: str, *, now: float | None = None
+    ) -> None:
+        """Store the task's latest progress report, made at ``now`` (default: the current
+        time), and add it to the record's bounded progress log."""
         ...
 
     def cancel(self, id: str, *, now: float) -> Record:
@@ -158,6 +167,11 @@ class StateStore(Protocol):
 
     def mark_retried(self, id: str, new_id: str) -> Record | None:
         """Set ``retried_as`` on a FAILED record not yet retried; ``None`` otherwise."""
+        ...
+
+    def dismiss(self, id: str, *, now: float) -> Record | None:
+        """Set ``discarded_at`` on a record on the dead-letter list (FAILED, neither retried
+        nor discarded); ``None`` otherwise. The record stays until purged."""
         ...
 
     def stale(self, *, before: float, limit: int = 100) -> list[Record]:
@@ -174,8 +188,31 @@ class StateStore(Protocol):
         """How many records match ``filter``, without loading them."""
         ...
 
-    def purge(self, *, now: float, result_ttl: float) -> int:
-        """Delete final records that finished more than ``result_ttl`` seconds ago."""
+    def purge(
+        self,
+        *,
+        now: float,
+        result_ttl: float,
+        failed_ttl: float | None = None,
+        limit: int | None = None,
+    ) -> int:
+        """Delete final records that finished ``result_ttl`` seconds ago or more (FAILED ones
+        ``failed_ttl``, when given), at most ``limit`` of them (oldest first within a status),
+        releasing their keys, and expired leases; returns how many records were deleted."""
+        ...
+
+    def lease(self, key: str, holder: str, *, now: float, ttl: float) -> bool:
+        """Take or renew the lease on ``key`` for ``holder`` until ``now + ttl``, atomically:
+        only if nobody holds it, its lease expired, or ``holder`` holds it already. Returns
+        whether ``holder`` holds it now. Leases are bookkeeping, never records."""
+        ...
+
+    def release_lease(self, key: str, holder: str) -> None:
+        """End ``holder``'s lease on ``key``, if it holds one."""
+        ...
+
+    def lease_holder(self, key: str, *, now: float) -> str | None:
+        """Who holds an unexpired lease on ``key`` at ``now``, or ``None``."""
         ...
 
     def put_schedule(self, name: str, data: dict[str, Any]) -> None:

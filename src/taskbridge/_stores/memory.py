@@ -11,8 +11,10 @@ from typing import Any
 
 from taskbridge import _transitions as transitions
 from taskbridge._record import Record
+from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter
 from taskbridge._stores.transactional import TransactionalStore
+from taskbridge._transitions import Lease
 
 _MISSING: Any = object()
 
@@ -21,9 +23,12 @@ class _Transaction:
     """The store's dicts, changed under its lock with an undo log, so a failing ``create``
     leaves nothing behind, as it would in a database."""
 
-    def __init__(self, records: dict[str, Record], claims: dict[str, str]) -> None:
+    def __init__(
+        self, records: dict[str, Record], claims: dict[str, str], leases: dict[str, Lease]
+    ) -> None:
         self._records = records
         self._claims = claims
+        self._leases = leases
         self.undo: list[Callable[[], None]] = []
 
     def _set(self, table: dict[str, Any], key: str, value: Any) -> None:
@@ -55,11 +60,26 @@ class _Transaction:
         if self._claims.get(key) == id:
             self._set(self._claims, key, _MISSING)
 
-    def finished(self, until: float) -> list[Record]:
-        return [
+    def finished(self, status: Status, until: float, limit: int) -> list[Record]:
+        found = [
             r for r in self._records.values()
-            if r.status.is_final and (r.finished_at is None or r.finished_at <= until)
+            if r.status is status and (r.finished_at is None or r.finished_at <= until)
         ]
+        return sorted(found, key=lambda r: r.finished_at or 0.0)[:limit]
+
+    def lease(self, key: str) -> Lease | None:
+        return self._leases.get(key)
+
+    def set_lease(self, key: str, lease: Lease) -> None:
+        self._set(self._leases, key, lease)
+
+    def delete_lease(self, key: str) -> None:
+        self._set(self._leases, key, _MISSING)
+
+    def drop_leases(self, until: float) -> None:
+        for key, lease in list(self._leases.items()):
+            if lease.expires_at <= until:
+                self.delete_lease(key)
 
     def write(self, writes: Sequence[Any]) -> None:
         raise TypeError("the memory store has no native writes: it keeps no engine messages")
@@ -72,13 +92,14 @@ class MemoryStore(TransactionalStore):
         self._lock = threading.RLock()
         self._records: dict[str, Record] = {}
         self._claims: dict[str, str] = {}
+        self._leases: dict[str, Lease] = {}
         self._schedules: dict[str, dict[str, Any]] = {}
         self._workers: dict[str, tuple[float, dict[str, Any]]] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[_Transaction]:
         with self._lock:
-            tx = _Transaction(self._records, self._claims)
+            tx = _Transaction(self._records, self._claims, self._leases)
             try:
                 yield tx
             except BaseException:
@@ -152,6 +173,7 @@ class MemoryStore(TransactionalStore):
         with self._lock:
             self._records.clear()
             self._claims.clear()
+            self._leases.clear()
             self._schedules.clear()
             self._workers.clear()
 

@@ -5,18 +5,26 @@ Key layout, under the namespace ``ns`` (default ``taskbridge``):
 ==============================  ==================================================================
 ``ns:rec:<id>``                 hash, a field per record field: strings raw (``status``,
                                 ``queue``, ``task_name``, ``idempotency_key``, ``worker``, ...),
-                                everything else JSON; a ``None`` field is absent
+                                everything else JSON; a ``None`` field is absent. The envelope
+                                leaves out the arguments when they are the record's own. The
+                                progress log is ``progress:<seq>`` fields (``progress_seq``
+                                counts), the attempt history ``attempt:<n>`` (start) and
+                                ``attempt:<n>:end`` fields
 ``ns:idx:all``                  zset of every record id, scored by ``enqueued_at``
 ``ns:idx:status:<STATUS>``      zset per status, scored by ``enqueued_at``
 ``ns:idx:task:<name>``          zset per task name, scored by ``enqueued_at``
 ``ns:idx:queue:<name>``         zset per queue, scored by ``enqueued_at``
 ``ns:idx:dead``                 zset of FAILED records not yet retried (the dead letters)
-``ns:idx:finished``             zset of final records scored by ``finished_at`` (for ``purge``)
+``ns:idx:finished``             zset of SUCCEEDED and CANCELED records scored by
+                                ``finished_at`` (for ``purge``)
+``ns:idx:finished:FAILED``      zset of FAILED records scored by ``finished_at`` (for ``purge``)
 ``ns:idx:heartbeat``            zset of RUNNING records scored by ``heartbeat_at`` (for ``stale``)
 ``ns:idem:<key>``               string: the id of the record holding idempotency key ``<key>``
 ``ns:done:<id>``                list: a token pushed when ``<id>`` becomes final, for waiters
                                 (expires after 60 s)
 ``ns:schedules``                hash: schedule name -> JSON
+``ns:lease:<key>``              hash: ``holder`` and ``expires_at`` of a lease (``lease``);
+                                Redis deletes it a minute after it expired
 ``ns:worker:<id>``              string: worker info JSON, expiring after the worker's ttl
 ``ns:workers``                  zset of worker ids scored by expiry time
 ==============================  ==================================================================
@@ -29,10 +37,7 @@ as Lua numbers, which Lua would round to 14 digits.
 from __future__ import annotations
 
 import builtins
-import os
-import threading
 import time
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -42,82 +47,36 @@ from taskbridge import _json
 from taskbridge import _transitions as transitions
 from taskbridge._config import redact
 from taskbridge._errors import EnqueueError, ResultNotFound
-from taskbridge._record import ErrorInfo, Record
+from taskbridge._record import (
+    ATTEMPT_HISTORY_SIZE,
+    PROGRESS_LOG_SIZE,
+    Attempt,
+    ErrorInfo,
+    ProgressEntry,
+    Record,
+    history_error,
+)
 from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter
 from taskbridge._stores.redis_lua import PRELUDE, QUERY, SCRIPTS
-
-CommandArg = str | bytes | int | float
-Commands = Sequence[Sequence[CommandArg]]
-
-#: Raw commands a backend may run inside ``create(writes=)`` / ``write``: writes only.
-ALLOWED_COMMANDS = frozenset(
-    {"HSET", "HMSET", "SET", "RPUSH", "LPUSH", "ZADD", "SADD", "EXPIRE", "PEXPIRE", "PUBLISH"}
+from taskbridge._stores.redis_wire import (
+    ALLOWED_COMMANDS,
+    CommandArg,
+    Commands,
+    decode,
+    encode,
+    encode_commands,
+    json_or_empty,
+    safe_across_forks,
+    texts,
 )
-_RAW_FIELDS = frozenset(
-    {"id", "task_name", "queue", "status", "idempotency_key", "worker", "retried_as",
-     "first_step", "chain_id"}  # "chain_id": first_step as taskbridge 0.1.0 stored it
-)
+
 _PURGE_BATCH = 500
+#: How long Redis keeps a lease past its ttl before deleting it (expiry is decided by the
+#: ``now`` callers pass; Redis's own expiry only cleans up).
+_LEASE_MARGIN = 60.0
 
 
-def _encode(record: Record) -> list[str]:
-    """The record as flat hash field/value pairs, leaving out ``None`` fields."""
-    pairs: list[str] = []
-    for name, value in record.to_dict().items():
-        if value is not None:
-            pairs += [name, value if name in _RAW_FIELDS else _json.dumps(value)]
-    return pairs
-
-
-def _decode(flat: Sequence[bytes]) -> Record:
-    data: dict[str, Any] = {}
-    for raw_name, raw in zip(flat[::2], flat[1::2], strict=True):
-        name = raw_name.decode()
-        data[name] = raw.decode() if name in _RAW_FIELDS else _json.loads(raw)
-    return Record.from_dict(data)
-
-
-def _texts(values: Any) -> list[str]:
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
-
-
-def _json_or_empty(value: Any) -> str:
-    return "" if value is None else _json.dumps(value)
-
-
-def encode_commands(commands: Commands) -> list[CommandArg]:
-    """Flatten raw commands into script arguments, refusing any command not allowed."""
-    flat: list[CommandArg] = [len(commands)]
-    for command in commands:
-        name = command[0].decode() if isinstance(command[0], bytes) else str(command[0])
-        if name.upper() not in ALLOWED_COMMANDS:
-            raise ValueError(
-                f"Redis command {name!r} cannot run inside a store script; "
-                f"use one of {', '.join(sorted(ALLOWED_COMMANDS))}"
-            )
-        if len(command) < 2:
-            raise ValueError(f"Redis command {list(command)!r} has no key; pass [name, key, ...]")
-        flat += [len(command), *command]
-    return flat
-
-
-_POOLS: weakref.WeakSet[redis.ConnectionPool] = weakref.WeakSet()
-
-
-def _unlock_pools_in_child() -> None:
-    # Engines fork (RQ's horses and worker pool, Celery's prefork, Huey's process workers)
-    # while other threads of the parent (heartbeats, worker housekeeping) use the pool. A child
-    # inherits the pool's locks in whatever state they were; redis-py's fork check then takes
-    # the inherited ``_lock`` in ``reset()`` and waits forever if it was held at fork time
-    # (seen with RQ's ``-c 2``). Fresh locks make the child's first use reset the pool cleanly.
-    for pool in list(_POOLS):
-        if hasattr(pool, "_fork_lock") and hasattr(pool, "_lock"):
-            pool._fork_lock = threading.RLock()
-            pool._lock = threading.RLock()
-
-
-os.register_at_fork(after_in_child=_unlock_pools_in_child)
 
 
 class RedisStore:
@@ -142,7 +101,7 @@ class RedisStore:
             conn = self.client.connection_pool.connection_kwargs
             where = f"{conn.get('host', 'localhost')}:{conn.get('port', 6379)}"
             self.url = f"redis://{where}/{conn.get('db', 0)}"
-        _POOLS.add(self.client.connection_pool)
+        safe_across_forks(self.client.connection_pool)
         self.namespace = namespace
         self._scripts = {
             name: self.client.register_script(PRELUDE + body) for name, body in SCRIPTS.items()
@@ -186,7 +145,7 @@ class RedisStore:
         also run, atomically, for each record stored."""
         args: list[CommandArg] = [repr(float(now)), repr(float(idempotency_ttl)), len(records)]
         for record in records:
-            fields = _encode(record)
+            fields = encode(record)
             args += [record.id, record.idempotency_key or "", len(fields) // 2, *fields]
             args += encode_commands((writes or {}).get(record.id, ()))
         try:
@@ -194,7 +153,7 @@ class RedisStore:
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise self._unreachable(exc) from exc
         return [
-            _decode(reply) if reply else record
+            decode(reply) if reply else record
             for record, reply in zip(records, replies, strict=True)
         ]
 
@@ -205,7 +164,7 @@ class RedisStore:
 
     def claim_holder(self, key: str) -> str | None:
         holder = self.client.get(self.key("idem", key))
-        return None if holder is None else _texts([holder])[0]
+        return None if holder is None else texts([holder])[0]
 
     def discard(self, ids: Sequence[str]) -> None:
         if ids:
@@ -222,13 +181,15 @@ class RedisStore:
         for id in ids:
             pipe.hgetall(self.key("rec", id))
         return [
-            _decode([x for pair in found.items() for x in pair]) if found else None
+            decode([x for pair in found.items() for x in pair]) if found else None
             for found in pipe.execute()
         ]
 
     def start(self, id: str, attempt: int, *, worker: str, now: float) -> Record | None:
-        reply = self._call("start", id, attempt, repr(float(now)), worker)
-        return _decode(reply) if reply else None
+        entry = Attempt(attempt, worker=worker, started_at=float(now))
+        reply = self._call("start", id, attempt, repr(float(now)), worker,
+                           _json.dumps(entry.start_dict()), ATTEMPT_HISTORY_SIZE)
+        return decode(reply) if reply else None
 
     def finish(
         self,
@@ -242,39 +203,56 @@ class RedisStore:
         error: ErrorInfo | None = None,
         run_at: float | None = None,
         envelope: Any = None,
+        cpu_time: float | None = None,
+        peak_memory: int | None = None,
     ) -> Record | None:
         transitions.check(Status.RUNNING, status, id)
-        fields: list[str] = ["error", _json_or_empty(error.to_dict() if error else None)]
+        ended = Attempt(attempt, finished_at=float(now), outcome=status.value,
+                        error=history_error(error), cpu_time=cpu_time, peak_memory=peak_memory)
+        kept: list[str] = ["", "", ""]
+        if envelope is not None and status in (Status.RETRYING, Status.FAILED):
+            without = envelope.to_dict()
+            args, kwargs = without.pop("args"), without.pop("kwargs")
+            kept = [_json.dumps(without), _json.dumps(args), _json.dumps(kwargs)]
+        fields: list[str] = ["error", json_or_empty(error.to_dict() if error else None)]
         if status is Status.RETRYING:
-            fields += ["run_at", _json_or_empty(run_at)]
-            fields += ["envelope", _json_or_empty(envelope.to_dict() if envelope else None)]
+            fields += ["run_at", json_or_empty(run_at)]
         else:
-            fields += ["value", _json_or_empty(value), "finished_at", repr(float(now))]
-        reply = self._call("finish", id, attempt, status.value, *fields)
-        return _decode(reply) if reply else None
+            fields += ["value", json_or_empty(value), "finished_at", repr(float(now))]
+        reply = self._call("finish", id, attempt, status.value, _json.dumps(ended.end_dict()),
+                           ATTEMPT_HISTORY_SIZE, *kept, *fields)
+        return decode(reply) if reply else None
 
     def heartbeat(self, id: str, attempt: int, *, now: float) -> bool | None:
         flag = self._call("heartbeat", id, attempt, repr(float(now)))
         return None if flag < 0 else bool(flag)
 
-    def set_progress(self, id: str, percent: float, message: str) -> None:
-        self._call("progress", id, "progress", _json.dumps([float(percent), message]))
+    def set_progress(
+        self, id: str, percent: float, message: str, *, now: float | None = None
+    ) -> None:
+        entry = ProgressEntry(time.time() if now is None else float(now), float(percent), message)
+        self._call("progress", id, _json.dumps([float(percent), message]),
+                   _json.dumps(entry.to_dict()), PROGRESS_LOG_SIZE)
 
     def cancel(self, id: str, *, now: float) -> Record:
         reply = self._call("cancel", id, repr(float(now)))
         if not reply:
             raise ResultNotFound(f"no task execution has id {id!r} in {self.url}")
-        return _decode(reply)
+        return decode(reply)
 
     def mark_retried(self, id: str, new_id: str) -> Record | None:
         reply = self._call("mark_retried", id, new_id)
-        return _decode(reply) if reply else None
+        return decode(reply) if reply else None
+
+    def dismiss(self, id: str, *, now: float) -> Record | None:
+        reply = self._call("dismiss", id, repr(float(now)))
+        return decode(reply) if reply else None
 
     def stale(self, *, before: float, limit: int = 100) -> list[Record]:
         ids = self.client.zrangebyscore(
             self.key("idx", "heartbeat"), "-inf", f"({before!r}", start=0, num=limit
         )
-        found = self.get_many(_texts(ids))
+        found = self.get_many(texts(ids))
         return [r for r in found if r is not None and r.status is Status.RUNNING]
 
     def _plan(self, filter: RecordFilter) -> tuple[list[str], list[str]] | None:
@@ -318,7 +296,7 @@ class RedisStore:
             )
         else:
             ids = self._query(keys=group + every, args=[low, high, offset, limit, len(group)])
-        return [r for r in self.get_many(_texts(ids)) if r is not None]
+        return [r for r in self.get_many(texts(ids)) if r is not None]
 
     def count(self, filter: RecordFilter) -> int:
         plan = self._plan(filter)
@@ -330,13 +308,38 @@ class RedisStore:
             return int(self.client.zcount((group + every)[0], low, high))
         return int(self._query(keys=group + every, args=[low, high, 0, -1, len(group)]))
 
-    def purge(self, *, now: float, result_ttl: float) -> int:
+    def purge(
+        self,
+        *,
+        now: float,
+        result_ttl: float,
+        failed_ttl: float | None = None,
+        limit: int | None = None,
+    ) -> int:
+        ttls = [repr(float(result_ttl)), repr(float(result_ttl if failed_ttl is None
+                                                      else failed_ttl))]
         total = 0
-        while True:
-            n = int(self._call("purge", repr(float(now)), repr(float(result_ttl)), _PURGE_BATCH))
-            total += n
-            if n < _PURGE_BATCH:
-                return total
+        while limit is None or total < limit:
+            budget = _PURGE_BATCH if limit is None else min(_PURGE_BATCH, limit - total)
+            deleted, more = self._call("purge", repr(float(now)), *ttls, budget)
+            total += int(deleted)
+            if not more:
+                break
+        return total
+
+    def lease(self, key: str, holder: str, *, now: float, ttl: float) -> bool:
+        keep_ms = max(1, int((ttl + _LEASE_MARGIN) * 1000))
+        taken = self._call("lease", key, holder, repr(float(now)), repr(float(now + ttl)), keep_ms)
+        return bool(taken)
+
+    def release_lease(self, key: str, holder: str) -> None:
+        self._call("release_lease", key, holder)
+
+    def lease_holder(self, key: str, *, now: float) -> str | None:
+        holder, expires_at = self.client.hmget(self.key("lease", key), ["holder", "expires_at"])
+        if holder is None or expires_at is None or float(expires_at) <= now:
+            return None
+        return texts([holder])[0]
 
     # -- schedules and workers -----------------------------------------------------------------
 
@@ -349,7 +352,7 @@ class RedisStore:
 
     def list_schedules(self) -> dict[str, dict[str, Any]]:
         found = self.client.hgetall(self.key("schedules"))
-        return {_texts([name])[0]: dict(_json.loads(raw)) for name, raw in found.items()}
+        return {texts([name])[0]: dict(_json.loads(raw)) for name, raw in found.items()}
 
     def delete_schedule(self, name: str) -> bool:
         return bool(self.client.hdel(self.key("schedules"), name))
@@ -369,7 +372,7 @@ class RedisStore:
         pipe.execute()
 
     def workers(self) -> builtins.list[dict[str, Any]]:
-        ids = _texts(self.client.zrangebyscore(self.key("workers"), f"({time.time()!r}", "+inf"))
+        ids = texts(self.client.zrangebyscore(self.key("workers"), f"({time.time()!r}", "+inf"))
         if not ids:
             return []
         infos = self.client.mget([self.key("worker", i) for i in ids])
@@ -386,4 +389,4 @@ class RedisStore:
             self.client.close()
 
 
-__all__ = ["ALLOWED_COMMANDS", "RedisStore", "encode_commands"]
+__all__ = ["ALLOWED_COMMANDS", "Commands", "RedisStore", "encode_commands"]

@@ -15,19 +15,26 @@ local function release(id, key)
     if redis.call('GET', claim) == id then redis.call('DEL', claim) end
   end
 end
--- Re-file a record in the status-dependent indexes after its status (or retried_as) changed.
+-- Re-file a record in the status-dependent indexes after its status (or retried_as, or
+-- discarded_at) changed. FAILED records wait for purge in an index of their own (their ttl
+-- may differ).
 local function place(id, old)
   local f = redis.call('HMGET', k('rec', id),
-    'status', 'enqueued_at', 'finished_at', 'heartbeat_at', 'retried_as')
+    'status', 'enqueued_at', 'finished_at', 'heartbeat_at', 'retried_as', 'discarded_at')
   if old then redis.call('ZREM', k('idx', 'status', old), id) end
   redis.call('ZREM', k('idx', 'dead'), id)
   redis.call('ZREM', k('idx', 'finished'), id)
+  redis.call('ZREM', k('idx', 'finished', 'FAILED'), id)
   redis.call('ZREM', k('idx', 'heartbeat'), id)
   local s = f[1]
   redis.call('ZADD', k('idx', 'status', s), f[2], id)
-  if s == 'FAILED' and not f[5] then redis.call('ZADD', k('idx', 'dead'), f[2], id) end
-  if s == 'SUCCEEDED' or s == 'FAILED' or s == 'CANCELED' then
+  if s == 'FAILED' and not f[5] and not f[6] then redis.call('ZADD', k('idx', 'dead'), f[2], id) end
+  if s == 'FAILED' then
+    redis.call('ZADD', k('idx', 'finished', 'FAILED'), f[3] or '0', id)
+  elseif s == 'SUCCEEDED' or s == 'CANCELED' then
     redis.call('ZADD', k('idx', 'finished'), f[3] or '0', id)
+  end
+  if s == 'SUCCEEDED' or s == 'FAILED' or s == 'CANCELED' then
     -- Wake a Result.wait() blocked on this execution (RedisStore.wait_for_final).
     redis.call('RPUSH', k('done', id), '1')
     redis.call('EXPIRE', k('done', id), 60)
@@ -38,11 +45,22 @@ end
 local function drop(id)
   local f = redis.call('HMGET', k('rec', id), 'status', 'task_name', 'queue', 'idempotency_key')
   for _, index in ipairs({k('idx', 'all'), k('idx', 'status', f[1]), k('idx', 'task', f[2]),
-      k('idx', 'queue', f[3]), k('idx', 'dead'), k('idx', 'finished'), k('idx', 'heartbeat')}) do
+      k('idx', 'queue', f[3]), k('idx', 'dead'), k('idx', 'finished'),
+      k('idx', 'finished', 'FAILED'), k('idx', 'heartbeat')}) do
     redis.call('ZREM', index, id)
   end
   release(id, f[4])
   redis.call('DEL', k('rec', id), k('done', id))
+end
+-- Attempt history entries are fields 'attempt:<n>' (set when attempt n starts) and
+-- 'attempt:<n>:end' (when it ends); attempt numbers are consecutive, so keeping the latest
+-- ``size`` once attempt n is in means deleting n - size and the ones before it.
+local function trim_attempts(id, n, size)
+  for j = n - size, 1, -1 do
+    if redis.call('HDEL', k('rec', id), 'attempt:' .. j, 'attempt:' .. j .. ':end') == 0 then
+      break
+    end
+  end
 end
 -- Set JSON fields from (name, value) argument pairs; an empty value means None.
 local function assign(id, from)
@@ -145,25 +163,42 @@ for i = 2, #ARGV do
 end
 """
 
+# ARGV after the namespace: id, attempt, now, worker, the attempt's start entry (JSON),
+# the history size.
 START = """
-local id, rec = ARGV[2], k('rec', ARGV[2])
+local id, rec, n = ARGV[2], k('rec', ARGV[2]), tonumber(ARGV[3])
 local f = redis.call('HMGET', rec, 'status', 'attempts', 'cancel_requested')
-if (f[1] ~= 'PENDING' and f[1] ~= 'RETRYING') or tonumber(f[2]) ~= tonumber(ARGV[3]) - 1
+if (f[1] ~= 'PENDING' and f[1] ~= 'RETRYING') or tonumber(f[2]) ~= n - 1
     or f[3] == 'true' then
   return false
 end
 redis.call('HSET', rec, 'status', 'RUNNING', 'attempts', ARGV[3], 'started_at', ARGV[4],
-  'heartbeat_at', ARGV[4], 'worker', ARGV[5])
+  'heartbeat_at', ARGV[4], 'worker', ARGV[5], 'attempt:' .. ARGV[3], ARGV[6])
+trim_attempts(id, n, tonumber(ARGV[7]))
 place(id, f[1])
 return redis.call('HGETALL', rec)
 """
 
+# ARGV after the namespace: id, attempt, status, the attempt's end entry (JSON), the history
+# size, the envelope to keep without its arguments (or ''), the envelope's args and kwargs
+# (JSON), then (name, value) pairs to assign. The envelope is kept without its arguments when
+# they are the record's own (the same JSON text), so they are stored once.
 FINISH = """
-local id, rec, status = ARGV[2], k('rec', ARGV[2]), ARGV[4]
-local f = redis.call('HMGET', rec, 'status', 'attempts', 'idempotency_key')
-if f[1] ~= 'RUNNING' or tonumber(f[2]) ~= tonumber(ARGV[3]) then return false end
-redis.call('HSET', rec, 'status', status)
-assign(id, 5)
+local id, rec, status, n = ARGV[2], k('rec', ARGV[2]), ARGV[4], tonumber(ARGV[3])
+local f = redis.call('HMGET', rec, 'status', 'attempts', 'idempotency_key', 'args', 'kwargs')
+if f[1] ~= 'RUNNING' or tonumber(f[2]) ~= n then return false end
+redis.call('HSET', rec, 'status', status, 'attempt:' .. ARGV[3] .. ':end', ARGV[5])
+trim_attempts(id, n, tonumber(ARGV[6]))
+local envelope = ARGV[7]
+if envelope ~= '' then
+  if f[4] ~= ARGV[8] or f[5] ~= ARGV[9] then
+    envelope = '{"args":' .. ARGV[8] .. ',"kwargs":' .. ARGV[9] .. ',' .. string.sub(envelope, 2)
+  end
+  redis.call('HSET', rec, 'envelope', envelope)
+elseif status == 'RETRYING' then
+  redis.call('HDEL', rec, 'envelope')
+end
+assign(id, 10)
 place(id, 'RUNNING')
 if status == 'FAILED' or status == 'CANCELED' then release(id, f[3]) end
 return redis.call('HGETALL', rec)
@@ -179,8 +214,14 @@ if f[3] == 'true' then return 1 end
 return 0
 """
 
+# ARGV after the namespace: id, the latest progress (JSON), its log entry (JSON), the log size.
+# Log entries are fields 'progress:<seq>', seq counting up in 'progress_seq'.
 PROGRESS = """
-if redis.call('EXISTS', k('rec', ARGV[2])) == 1 then assign(ARGV[2], 3) end
+local rec = k('rec', ARGV[2])
+if redis.call('EXISTS', rec) == 0 then return end
+local seq = redis.call('HINCRBY', rec, 'progress_seq', 1)
+redis.call('HSET', rec, 'progress', ARGV[3], 'progress:' .. seq, ARGV[4])
+redis.call('HDEL', rec, 'progress:' .. (seq - tonumber(ARGV[5])))
 """
 
 CANCEL = """
@@ -206,16 +247,55 @@ place(id, 'FAILED')
 return redis.call('HGETALL', rec)
 """
 
-# Oldest finished first; addition is monotonic, so the first one kept ends the batch.
+DISMISS = """
+local id, rec = ARGV[2], k('rec', ARGV[2])
+local f = redis.call('HMGET', rec, 'status', 'retried_as', 'discarded_at')
+if f[1] ~= 'FAILED' or f[2] or f[3] then return false end
+redis.call('HSET', rec, 'discarded_at', ARGV[3])
+place(id, 'FAILED')
+return redis.call('HGETALL', rec)
+"""
+
+# ARGV after the namespace: now, result ttl, FAILED ttl, how many records to look at. Oldest
+# finished first; addition is monotonic, so the first record kept ends an index's turn.
+# Returns how many records were deleted, and 1 when it stopped at the limit (more may be due).
+# FAILED records filed with the others by earlier versions move to their own index.
 PURGE = """
-local now, ttl, n = tonumber(ARGV[2]), tonumber(ARGV[3]), 0
-local found = redis.call('ZRANGE', k('idx', 'finished'), 0, tonumber(ARGV[4]) - 1, 'WITHSCORES')
-for i = 1, #found, 2 do
-  if tonumber(found[i + 1]) + ttl > now then break end
-  drop(found[i])
-  n = n + 1
+local now, budget, n = tonumber(ARGV[2]), tonumber(ARGV[5]), 0
+local function sweep(index, ttl, moving)
+  while budget > 0 do
+    local found = redis.call('ZRANGE', index, 0, 0, 'WITHSCORES')
+    if #found == 0 or tonumber(found[2]) + ttl > now then return end
+    budget = budget - 1
+    if moving and redis.call('HGET', k('rec', found[1]), 'status') == 'FAILED' then
+      redis.call('ZREM', index, found[1])
+      redis.call('ZADD', k('idx', 'finished', 'FAILED'), found[2], found[1])
+    else
+      drop(found[1])
+      n = n + 1
+    end
+  end
 end
-return n
+sweep(k('idx', 'finished'), tonumber(ARGV[3]), true)
+sweep(k('idx', 'finished', 'FAILED'), tonumber(ARGV[4]), false)
+if budget <= 0 then return {n, 1} end
+return {n, 0}
+"""
+
+# ARGV after the namespace: key, holder, now, expires_at, milliseconds until Redis may delete
+# the lease (its ttl and a margin: expiry is decided by ``now``, Redis only cleans up).
+LEASE = """
+local key = k('lease', ARGV[2])
+local f = redis.call('HMGET', key, 'holder', 'expires_at')
+if f[1] and f[1] ~= ARGV[3] and tonumber(f[2]) > tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', key, 'holder', ARGV[3], 'expires_at', ARGV[5])
+redis.call('PEXPIRE', key, ARGV[6])
+return 1
+"""
+
+RELEASE_LEASE = """
+local key = k('lease', ARGV[2])
+if redis.call('HGET', key, 'holder') == ARGV[3] then redis.call('DEL', key) end
 """
 
 # Read-only. KEYS: ARGV[5] status indexes (any of them), then indexes a record must all be in.
@@ -292,5 +372,8 @@ SCRIPTS = {
     "progress": PROGRESS,
     "cancel": CANCEL,
     "mark_retried": MARK_RETRIED,
+    "dismiss": DISMISS,
     "purge": PURGE,
+    "lease": LEASE,
+    "release_lease": RELEASE_LEASE,
 }

@@ -13,10 +13,11 @@ from typing import Any
 from taskbridge import _json
 from taskbridge._errors import EnqueueError
 from taskbridge._record import Record
-from taskbridge._status import FINAL
+from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter
 from taskbridge._stores.sqlite_connection import Connections, checked_path
 from taskbridge._stores.transactional import TransactionalStore
+from taskbridge._transitions import Lease
 
 #: An SQL statement and its parameters: the SQLite store's native write (``create(writes=)``).
 Statement = tuple[str, Sequence[Any]]
@@ -32,7 +33,8 @@ CREATE TABLE IF NOT EXISTS records (
     idempotency_key TEXT,
     retried_as TEXT,
     heartbeat_at REAL,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    discarded_at REAL
 );
 CREATE INDEX IF NOT EXISTS records_status ON records (status, enqueued_at);
 CREATE INDEX IF NOT EXISTS records_task ON records (task_name, enqueued_at);
@@ -40,13 +42,17 @@ CREATE INDEX IF NOT EXISTS records_queue ON records (queue, enqueued_at);
 CREATE INDEX IF NOT EXISTS records_heartbeat ON records (status, heartbeat_at);
 CREATE INDEX IF NOT EXISTS records_enqueued ON records (enqueued_at);
 CREATE INDEX IF NOT EXISTS records_finished ON records (finished_at);
+CREATE INDEX IF NOT EXISTS records_status_finished ON records (status, finished_at);
 CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, record_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS claims_record ON claims (record_id);
 CREATE TABLE IF NOT EXISTS schedules (name TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS workers (id TEXT PRIMARY KEY, info TEXT NOT NULL, expires_at REAL);
+CREATE TABLE IF NOT EXISTS leases (key TEXT PRIMARY KEY, holder TEXT NOT NULL,
+                                   expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS leases_expiry ON leases (expires_at);
 """
-
-_FINAL_SQL = ", ".join(f"'{s.value}'" for s in sorted(FINAL))
+#: Columns added to ``records`` since its first release, added to older databases on open.
+_ADDED_COLUMNS = {"discarded_at": "REAL"}
 
 
 class _Transaction:
@@ -62,19 +68,19 @@ class _Transaction:
     def insert(self, record: Record) -> None:
         self.conn.execute(
             "INSERT INTO records (id, status, task_name, queue, enqueued_at, finished_at,"
-            " idempotency_key, retried_as, heartbeat_at, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " idempotency_key, retried_as, heartbeat_at, discarded_at, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (record.id, record.status.value, record.task_name, record.queue,
              record.enqueued_at, record.finished_at, record.idempotency_key, record.retried_as,
-             record.heartbeat_at, record.dumps()),
+             record.heartbeat_at, record.discarded_at, record.dumps()),
         )
 
     def save(self, record: Record) -> None:
         self.conn.execute(
             "UPDATE records SET status = ?, finished_at = ?, retried_as = ?, heartbeat_at = ?, "
-            "data = ? WHERE id = ?",
+            "discarded_at = ?, data = ? WHERE id = ?",
             (record.status.value, record.finished_at, record.retried_as, record.heartbeat_at,
-             record.dumps(), record.id),
+             record.discarded_at, record.dumps(), record.id),
         )
 
     def delete(self, id: str) -> None:
@@ -91,13 +97,36 @@ class _Transaction:
     def release_claim(self, key: str, id: str) -> None:
         self.conn.execute("DELETE FROM claims WHERE key = ? AND record_id = ?", (key, id))
 
-    def finished(self, until: float) -> list[Record]:
+    def finished(self, status: Status, until: float, limit: int) -> list[Record]:
+        # Two index ranges on (status, finished_at); NULL sorts first, as in "oldest first".
         rows = self.conn.execute(
-            f"SELECT data FROM records WHERE (finished_at <= ? OR finished_at IS NULL)"
-            f" AND status IN ({_FINAL_SQL})",
-            (until,),
-        )
+            "SELECT data FROM records WHERE status = ? AND finished_at IS NULL LIMIT ?",
+            (status.value, limit),
+        ).fetchall()
+        rows += self.conn.execute(
+            "SELECT data FROM records WHERE status = ? AND finished_at <= ?"
+            " ORDER BY finished_at LIMIT ?",
+            (status.value, until, limit - len(rows)),
+        ).fetchall()
         return [Record.loads(data) for (data,) in rows]
+
+    def lease(self, key: str) -> Lease | None:
+        row = self.conn.execute(
+            "SELECT holder, expires_at FROM leases WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else Lease(str(row[0]), float(row[1]))
+
+    def set_lease(self, key: str, lease: Lease) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO leases (key, holder, expires_at) VALUES (?, ?, ?)",
+            (key, lease.holder, lease.expires_at),
+        )
+
+    def delete_lease(self, key: str) -> None:
+        self.conn.execute("DELETE FROM leases WHERE key = ?", (key,))
+
+    def drop_leases(self, until: float) -> None:
+        self.conn.execute("DELETE FROM leases WHERE expires_at <= ?", (until,))
 
     def write(self, writes: Sequence[Any]) -> None:
         statements: Sequence[Statement] = writes
@@ -121,6 +150,10 @@ class SQLiteStore(TransactionalStore):
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            have = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in have:
+                    conn.execute(f"ALTER TABLE records ADD COLUMN {column} {kind}")
 
     @contextmanager
     def transaction(self) -> Iterator[_Transaction]:
@@ -169,7 +202,7 @@ class SQLiteStore(TransactionalStore):
             clauses.append("enqueued_at < ?")
             params.append(filter.until)
         if not filter.include_retried:
-            clauses.append("retried_as IS NULL")
+            clauses.append("retried_as IS NULL AND discarded_at IS NULL")
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
     def list(self, filter: RecordFilter, *, limit: int = 100, offset: int = 0) -> list[Record]:

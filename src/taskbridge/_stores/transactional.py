@@ -4,14 +4,15 @@ A store that can run a few reads and writes atomically (a lock around dicts, an 
 ``BEGIN IMMEDIATE``, a PostgreSQL transaction, a Django ``atomic`` block) subclasses
 :class:`TransactionalStore`, implements :meth:`~TransactionalStore.transaction` and the reads,
 and gets ``create``, ``discard``, ``start``, ``finish``, ``heartbeat``, ``set_progress``,
-``cancel``, ``mark_retried``, ``purge`` and ``write`` with exactly the meaning of
-:mod:`taskbridge._transitions`.
+``cancel``, ``mark_retried``, ``dismiss``, ``purge``, ``lease`` and ``write`` with exactly the
+meaning of :mod:`taskbridge._transitions`.
 """
 
 from __future__ import annotations
 
 import abc
 import builtins
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -20,8 +21,9 @@ from taskbridge import _transitions as transitions
 from taskbridge._envelope import Envelope
 from taskbridge._errors import ResultNotFound
 from taskbridge._record import ErrorInfo, Record
-from taskbridge._status import Status
+from taskbridge._status import FINAL, Status
 from taskbridge._stores.base import RecordFilter
+from taskbridge._transitions import Lease
 
 
 class Transaction(Protocol):
@@ -60,9 +62,26 @@ class Transaction(Protocol):
         """Remove the claim on ``key`` if it points at ``id``."""
         ...
 
-    def finished(self, until: float) -> Iterable[Record]:
-        """Final records whose ``finished_at`` is at most ``until`` (or unset); more is fine,
-        the caller applies the exact rule."""
+    def finished(self, status: Status, until: float, limit: int) -> Iterable[Record]:
+        """Up to ``limit`` records in final ``status`` whose ``finished_at`` is at most
+        ``until`` (or unset), oldest ``finished_at`` first; records a little past ``until``
+        are fine, the caller applies the exact rule."""
+        ...
+
+    def lease(self, key: str) -> Lease | None:
+        """The lease stored for ``key``, expired or not, or ``None``."""
+        ...
+
+    def set_lease(self, key: str, lease: Lease) -> None:
+        """Store ``lease`` for ``key``, replacing any."""
+        ...
+
+    def delete_lease(self, key: str) -> None:
+        """Remove the lease stored for ``key``, if any."""
+        ...
+
+    def drop_leases(self, until: float) -> None:
+        """Remove every lease that expires at or before ``until``."""
         ...
 
     def write(self, writes: Sequence[Any]) -> None:
@@ -150,12 +169,14 @@ class TransactionalStore(abc.ABC):
         error: ErrorInfo | None = None,
         run_at: float | None = None,
         envelope: Envelope | None = None,
+        cpu_time: float | None = None,
+        peak_memory: int | None = None,
     ) -> Record | None:
         with self.transaction() as tx:
             record = tx.load(id)
             change = transitions.finish(
                 record, attempt, status, now=now, value=value, error=error, run_at=run_at,
-                envelope=envelope,
+                envelope=envelope, cpu_time=cpu_time, peak_memory=peak_memory,
             )
             return _apply(tx, record, change)
 
@@ -165,10 +186,13 @@ class TransactionalStore(abc.ABC):
             beat = _apply(tx, record, transitions.heartbeat(record, attempt, now=now))
             return None if beat is None else beat.cancel_requested
 
-    def set_progress(self, id: str, percent: float, message: str) -> None:
+    def set_progress(
+        self, id: str, percent: float, message: str, *, now: float | None = None
+    ) -> None:
+        now = time.time() if now is None else now
         with self.transaction() as tx:
             record = tx.load(id)
-            _apply(tx, record, transitions.set_progress(record, percent, message))
+            _apply(tx, record, transitions.set_progress(record, percent, message, now=now))
 
     def cancel(self, id: str, *, now: float) -> Record:
         with self.transaction() as tx:
@@ -184,18 +208,56 @@ class TransactionalStore(abc.ABC):
             record = tx.load(id)
             return _apply(tx, record, transitions.mark_retried(record, new_id))
 
-    def purge(self, *, now: float, result_ttl: float) -> int:
-        # A bound loose by a second lets an index narrow the scan; ``expired`` is exact.
-        until = now - result_ttl + 1.0 + abs(now) * 1e-9
+    def dismiss(self, id: str, *, now: float) -> Record | None:
         with self.transaction() as tx:
-            gone = [
-                record for record in tx.finished(until)
-                if transitions.expired(record, now=now, result_ttl=result_ttl)
-            ]
-            for record in gone:
-                tx.delete(record.id)
-                _release(tx, record)
-        return len(gone)
+            record = tx.load(id)
+            return _apply(tx, record, transitions.dismiss(record, now=now))
+
+    def purge(
+        self,
+        *,
+        now: float,
+        result_ttl: float,
+        failed_ttl: float | None = None,
+        limit: int | None = None,
+    ) -> int:
+        left = _UNLIMITED if limit is None else limit
+        with self.transaction() as tx:
+            for status in sorted(FINAL):
+                if left <= 0:
+                    break
+                ttl = failed_ttl if status is Status.FAILED and failed_ttl is not None else (
+                    result_ttl)
+                # A bound loose by a second lets an index narrow the scan; ``expired`` is
+                # exact, and the records it keeps come first (oldest first).
+                until = now - ttl + 1.0 + abs(now) * 1e-9
+                for record in tx.finished(status, until, left):
+                    if not transitions.expired(record, now=now, result_ttl=result_ttl,
+                                               failed_ttl=failed_ttl):
+                        break
+                    tx.delete(record.id)
+                    _release(tx, record)
+                    left -= 1
+            tx.drop_leases(now)
+        return (_UNLIMITED if limit is None else limit) - left
+
+    def lease(self, key: str, holder: str, *, now: float, ttl: float) -> bool:
+        with self.transaction() as tx:
+            taken = transitions.take_lease(tx.lease(key), holder, now=now, ttl=ttl)
+            if taken is not None:
+                tx.set_lease(key, taken)
+            return taken is not None
+
+    def release_lease(self, key: str, holder: str) -> None:
+        with self.transaction() as tx:
+            held = tx.lease(key)
+            if held is not None and held.holder == holder:
+                tx.delete_lease(key)
+
+    def lease_holder(self, key: str, *, now: float) -> str | None:
+        with self.transaction() as tx:
+            held = tx.lease(key)
+        return held.holder if held is not None and held.expires_at > now else None
 
     def _not_found(self, id: str) -> ResultNotFound:
         where = f" in {self.location}" if self.location else ""
@@ -243,6 +305,9 @@ class TransactionalStore(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None: ...
+
+
+_UNLIMITED = 2**62
 
 
 def _release(tx: Transaction, record: Record) -> None:

@@ -18,7 +18,7 @@ from taskbridge._bridge import Bridge
 from taskbridge._config import BackendURL
 from taskbridge._dashboard import command as dashboard
 from taskbridge._errors import ConfigurationError, TaskBridgeError
-from taskbridge.cli._executions import cmd_failed, cmd_inspect, cmd_status
+from taskbridge.cli._executions import cmd_failed, cmd_inspect, cmd_purge, cmd_status
 from taskbridge.cli._output import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, error
 from taskbridge.cli._schedules import cmd_schedules_add, cmd_schedules_list, schedule_action
 from taskbridge.cli._tasks import cmd_capabilities, cmd_tasks
@@ -27,6 +27,16 @@ from taskbridge.cli._workers import cmd_scheduler, cmd_worker
 __all__ = [
     "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "build_parser", "commands", "main", "run_command",
 ]
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds, 0 or more")
+    return value
 
 
 def build_parser(prog: str = "taskbridge") -> argparse.ArgumentParser:
@@ -66,8 +76,17 @@ def build_parser(prog: str = "taskbridge") -> argparse.ArgumentParser:
     failed = command("failed", cmd_failed, as_json)
     retry = failed.add_mutually_exclusive_group()
     retry.add_argument("--retry", metavar="ID", help="re-enqueue one failed execution")
-    retry.add_argument("--retry-all", action="store_true", help="re-enqueue every failed one")
+    retry.add_argument("--retry-all", action="store_true",
+                       help="re-enqueue every failed one (of --task and --queue, if given)")
+    retry.add_argument("--discard", metavar="ID",
+                       help="take one off the list without retrying it (its record stays)")
+    failed.add_argument("--task", metavar="NAME", help="only this task's")
+    failed.add_argument("--queue", metavar="NAME", help="only this queue's")
     failed.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    command("purge", cmd_purge, as_json).add_argument(
+        "--older-than", type=_seconds, metavar="SECONDS",
+        help="remove every finished execution this old (default: those past result_ttl, "
+             "FAILED ones past failed_ttl)")
     command("tasks", cmd_tasks, as_json)
     command("capabilities", cmd_capabilities, as_json).set_defaults(needs_bridge=False)
     dashboard.add_arguments(command("dashboard", dashboard.cmd_dashboard))

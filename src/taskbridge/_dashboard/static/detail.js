@@ -3,8 +3,6 @@
 TB.pages.detail = function (main, id) {
   const h = TB.h;
   const FINAL = ["SUCCEEDED", "FAILED", "CANCELED"];
-  const progressLog = [];
-  let lastProgress = null;
   let loop = null;
   const message = h("div", { id: "message" });
 
@@ -29,10 +27,6 @@ TB.pages.detail = function (main, id) {
   }
 
   function render(e) {
-    if (e.progress && (!lastProgress || lastProgress.percent !== e.progress.percent || lastProgress.message !== e.progress.message)) {
-      progressLog.push({ at: new Date(), ...e.progress });
-      lastProgress = e.progress;
-    }
     const actions = h("div.actions", {});
     if ((e.status === "FAILED" || e.status === "CANCELED") && !e.retried_as) {
       const retry = h("button.primary", { id: "retry", text: "Retry" });
@@ -59,6 +53,7 @@ TB.pages.detail = function (main, id) {
       ["Idempotency key", e.idempotency_key ? h("span.mono", { text: e.idempotency_key }) : "—"],
     ];
     if (e.retried_as) fields.push(["Retried as", TB.link("executions/" + encodeURIComponent(e.retried_as), e.retried_as)]);
+    if (e.discarded_at) fields.push(["Discarded", TB.absolute(e.discarded_at)]);
     if (from) fields.push(["Retry of", TB.link("executions/" + encodeURIComponent(from), from)]);
     if (e.cancel_requested) fields.push(["Cancel", "requested; the task stops when it next checks"]);
 
@@ -77,17 +72,17 @@ TB.pages.detail = function (main, id) {
         e.error.traceback ? h("pre.traceback", { id: "traceback", text: e.error.traceback }) : null));
     }
     if (e.status === "SUCCEEDED") parts.push(section("Value", h("pre", { id: "value", text: TB.json(e.value) })));
-    if (e.progress || progressLog.length) {
+    if (e.progress || e.progress_log.length) {
       const pct = e.progress ? Math.max(0, Math.min(100, e.progress.percent)) : 0;
       parts.push(section("Progress",
         h("div.progress", { role: "progressbar", "aria-valuenow": pct, "aria-valuemin": 0, "aria-valuemax": 100 },
           h("div", { style: "width:" + pct + "%" })),
         h("p", { text: pct + "% " + (e.progress ? e.progress.message : "") }),
         TB.table([
-          { label: "Seen", render: (p) => p.at.toLocaleTimeString() },
+          { label: "At", render: (p) => TB.absolute(p.at) },
           { label: "%", num: true, render: (p) => String(p.percent) },
           { label: "Message", render: (p) => p.message },
-        ], progressLog.slice().reverse(), "")));
+        ], e.progress_log.slice().reverse(), "")));
     }
     parts.push(section("Attempts", e.attempt_history.length
       ? TB.table([
@@ -100,7 +95,7 @@ TB.pages.detail = function (main, id) {
           { label: "Peak memory", num: true, render: (a) => a.peak_memory ? TB.number(Math.round(a.peak_memory / 1024)) + " KiB" : "—" },
           { label: "Error", cls: "error-text", render: (a) => a.error ? (a.error.type || "") + ": " + (a.error.message || "") : "" },
         ], e.attempt_history)
-      : h("p.muted", { text: e.attempts + " of " + e.max_attempts + " attempt(s) started. This store keeps no per-attempt history yet" + (e.error ? "; the error shown is the last attempt's." : ".") })));
+      : h("p.muted", { text: e.attempts + " of " + e.max_attempts + " attempt(s) started. No per-attempt history (written by an older taskbridge)" + (e.error ? "; the error shown is the last attempt's." : ".") })));
     TB.replace(main, parts);
     if (FINAL.includes(e.status) && loop) loop.stop();
   }

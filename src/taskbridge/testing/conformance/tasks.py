@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import time
 from typing import Any, ParamSpec, TypeVar
 
@@ -155,6 +156,26 @@ def record_start(label: str) -> str:
 @task(name="conformance.chain_tail")
 def chain_tail(value: Any) -> Any:
     return value
+
+
+@task(name="conformance.gate")
+def gate(value: Any, path: str) -> Any:
+    """Passes ``value`` on once a file exists at ``path``; fails (for good) until then."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"gate closed: {path} does not exist yet")
+    return value
+
+
+@task(name="conformance.allocate")
+def allocate(megabytes: int, seconds: float = 0.0) -> int:
+    """Holds ``megabytes`` of touched memory, burns about ``seconds`` of CPU, frees it all."""
+    block = bytearray(megabytes * 1024 * 1024)
+    for at in range(0, len(block), 4096):
+        block[at] = 1
+    deadline = time.thread_time() + min(seconds, MAX_SECONDS)
+    while time.thread_time() < deadline:
+        pass
+    return len(block)
 
 
 @task(name="conformance.tick")

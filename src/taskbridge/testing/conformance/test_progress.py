@@ -30,3 +30,16 @@ def test_no_progress_until_reported(backend: Harness) -> None:
         assert result.refresh().progress is None
     finally:
         result.cancel()
+
+
+def test_progress_log_keeps_each_report_with_its_time(backend: Harness) -> None:
+    """result.progress_log holds every report (up to the last 50), in order, each timed
+    within the attempt that made it."""
+    result = progress.enqueue(0)
+    backend.finish(result)
+    assert [(p.percent, p.message) for p in result.progress_log] == [
+        (40.0, "loaded sheet"), (100.0, "done")]
+    started, finished = result.record.started_at, result.record.finished_at
+    assert started is not None and finished is not None
+    first, last = result.progress_log
+    assert started <= first.at <= last.at <= finished

@@ -11,7 +11,7 @@ import pytest
 from taskbridge import ResultNotFound, Status, TaskCanceled, TaskFailed
 from taskbridge._status import TRANSITIONS
 from taskbridge.testing.conformance.harness import Harness
-from taskbridge.testing.conformance.tasks import add, fail, flaky, sleep
+from taskbridge.testing.conformance.tasks import add, allocate, fail, flaky, sleep
 
 
 def _aware_utc(value: dt.datetime | None) -> bool:
@@ -176,3 +176,31 @@ def _reachable() -> dict[Status, set[Status]]:
                 targets |= extra
                 changed = True
     return closure
+
+
+def test_attempt_history_keeps_each_attempt(backend: Harness) -> None:
+    """result.attempt_history has one entry per attempt: its worker, start and end, outcome
+    and error, and the CPU time it used."""
+    result = flaky.enqueue(2)
+    backend.finish(result)
+    first, second = result.attempt_history
+    assert (first.attempt, first.outcome, second.attempt, second.outcome) == (
+        1, "RETRYING", 2, "SUCCEEDED")
+    assert first.error is not None and first.error.type == "ConnectionError"
+    assert second.error is None
+    for attempt in (first, second):
+        assert attempt.worker and attempt.cpu_time is not None and attempt.cpu_time >= 0
+        assert attempt.started_at is not None and attempt.finished_at is not None
+        assert attempt.started_at <= attempt.finished_at
+    assert first.finished_at <= second.started_at  # type: ignore[operator]
+    assert second.worker == result.record.worker
+
+
+def test_attempt_history_measures_cpu_and_peak_memory(backend: Harness) -> None:
+    """An attempt's CPU time and peak resident memory are its own: at least what it burned
+    and held (memory is unknown, None, where other attempts ran beside it)."""
+    result = allocate.enqueue(48, seconds=0.3)
+    backend.finish(result)
+    [attempt] = result.attempt_history
+    assert attempt.cpu_time is not None and attempt.cpu_time >= 0.25
+    assert attempt.peak_memory is None or attempt.peak_memory >= 48 * 1024 * 1024

@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, ClassVar
 
+import attrs
 import pytest
 
 from taskbridge import Envelope, ErrorInfo, Record, RecordFilter, ResultNotFound, Status
@@ -33,6 +34,7 @@ from hypothesis.stateful import (
 
 TTL = 5.0
 KEYS = ("k1", "k2")
+LEASES = ("l1", "l2")
 ERROR = ErrorInfo("E", "m")
 ENVELOPE = Envelope(id="x", task_name="a", attempt=2, enqueued_at=1.0)
 #: An index into the candidate records (resolved when run), or -1 for an unknown id.
@@ -71,6 +73,7 @@ class Reference:
     def __init__(self) -> None:
         self.records: dict[str, Record] = {}
         self.claims: dict[str, str] = {}
+        self.leases: dict[str, transitions.Lease] = {}
 
     def create(self, records: Sequence[Record], now: float) -> list[Record]:
         out = []
@@ -149,6 +152,12 @@ class Comparison(RuleBasedStateMachine):
         for key in KEYS:
             assert self.store.claim_holder(key) == self.reference.claims.get(key), key
 
+    def leases(self) -> None:
+        for key in LEASES:
+            held = self.reference.leases.get(key)
+            live = held.holder if held is not None and held.expires_at > self.now else None
+            assert self.store.lease_holder(key, now=self.now) == live, key
+
     def attempt(self, id: str, offset: int) -> int:
         current = self.reference.records.get(id)
         return (current.attempts if current else 0) + offset
@@ -170,13 +179,22 @@ class Comparison(RuleBasedStateMachine):
         answer = self.store.start(id, attempt, worker="w", now=self.now)
         self.after(id, answer, self.reference.apply(change))
 
-    def finish_attempt(self, id: str, attempt: int, status: Status) -> None:
+    def finish_attempt(
+        self, id: str, attempt: int, status: Status, envelope: str = "other"
+    ) -> None:
         old = self.before(id)
+        sent: Envelope | None = ENVELOPE
+        if envelope == "own" and old is not None:
+            # The record's own call: stores keep its arguments once.
+            sent = attrs.evolve(ENVELOPE, args=old.args, kwargs=old.kwargs)
+        elif envelope == "none":
+            sent = None
+        usage: dict[str, Any] = {"cpu_time": self.now / 8, "peak_memory": int(self.now * 1000)}
         change = transitions.finish(old, attempt, status, now=self.now, value=[self.now],
-                                    error=ERROR, run_at=self.now + 1, envelope=ENVELOPE)
+                                    error=ERROR, run_at=self.now + 1, envelope=sent, **usage)
         answer = self.store.finish(id, attempt, status, now=self.now, idempotency_ttl=TTL,
                                    value=[self.now], error=ERROR, run_at=self.now + 1,
-                                   envelope=ENVELOPE)
+                                   envelope=sent, **usage)
         self.after(id, answer, self.reference.apply(change))
 
     def beat(self, id: str, attempt: int) -> None:
@@ -191,10 +209,11 @@ class Comparison(RuleBasedStateMachine):
         self.start_attempt(id, self.attempt(id, 1))
 
     @rule(n=picks, status=st.sampled_from([Status.SUCCEEDED, Status.FAILED, Status.FAILED,
-                                           Status.CANCELED, Status.RETRYING]))
-    def finish(self, n: int, status: Status) -> None:
+                                           Status.CANCELED, Status.RETRYING]),
+          envelope=st.sampled_from(["other", "own", "none"]))
+    def finish(self, n: int, status: Status, envelope: str) -> None:
         id = self.pick(n, Status.RUNNING)
-        self.finish_attempt(id, self.attempt(id, 0), status)
+        self.finish_attempt(id, self.attempt(id, 0), status, envelope)
 
     @rule(n=picks, attempt=attempts, operation=st.sampled_from(
         ["start", "finish", "heartbeat", "live heartbeat", "progress"]
@@ -213,8 +232,8 @@ class Comparison(RuleBasedStateMachine):
             self.beat(id, self.attempt(id, 0))
         else:
             old = self.before(id)
-            self.reference.apply(transitions.set_progress(old, attempt * 10, "m"))
-            self.store.set_progress(id, attempt * 10, "m")
+            self.reference.apply(transitions.set_progress(old, attempt * 10, "m", now=self.now))
+            self.store.set_progress(id, attempt * 10, "m", now=self.now)
             self.after(id, None, None)
 
     @rule(n=picks)
@@ -233,6 +252,28 @@ class Comparison(RuleBasedStateMachine):
         expected = self.reference.apply(transitions.mark_retried(old, f"again-{id}"))
         self.after(id, self.store.mark_retried(id, f"again-{id}"), expected)
 
+    @rule(n=picks)
+    def dismiss(self, n: int) -> None:
+        id = self.pick(n, Status.FAILED)
+        old = self.before(id)
+        expected = self.reference.apply(transitions.dismiss(old, now=self.now))
+        self.after(id, self.store.dismiss(id, now=self.now), expected)
+
+    @rule(key=st.sampled_from(LEASES), holder=st.sampled_from(["h1", "h2"]),
+          ttl=st.sampled_from([0.5, 3.0]), release=st.booleans())
+    def lease(self, key: str, holder: str, ttl: float, release: bool) -> None:
+        held = self.reference.leases.get(key)
+        if release:
+            if held is not None and held.holder == holder:
+                del self.reference.leases[key]
+            self.store.release_lease(key, holder)
+        else:
+            taken = transitions.take_lease(held, holder, now=self.now, ttl=ttl)
+            if taken is not None:
+                self.reference.leases[key] = taken
+            assert self.store.lease(key, holder, now=self.now, ttl=ttl) is (taken is not None)
+        self.leases()
+
     @rule(picked=st.lists(picks, max_size=2))
     def discard(self, picked: list[int]) -> None:
         ids = [self.pick(n) for n in picked]
@@ -245,13 +286,22 @@ class Comparison(RuleBasedStateMachine):
         for id in ids:
             self.after(id, None, None)
 
-    @rule(ttl=st.sampled_from([0.5, 3.0, 100.0]))
-    def purge(self, ttl: float) -> None:
-        gone = [r for r in self.reference.records.values()
-                if transitions.expired(r, now=self.now, result_ttl=ttl)]
-        for old in gone:
-            self.reference.delete(old)
-        assert self.store.purge(now=self.now, result_ttl=ttl) == len(gone)
+    @rule(ttl=st.sampled_from([0.5, 3.0, 100.0]), failed_ttl=st.sampled_from([None, 0.5, 8.0]),
+          limit=st.sampled_from([None, None, 1, 2]))
+    def purge(self, ttl: float, failed_ttl: float | None, limit: int | None) -> None:
+        """Which expired records a limited purge takes is the store's choice (oldest first
+        within a status); how many is not."""
+        due = {r.id for r in self.reference.records.values()
+               if transitions.expired(r, now=self.now, result_ttl=ttl, failed_ttl=failed_ttl)}
+        count = self.store.purge(now=self.now, result_ttl=ttl, failed_ttl=failed_ttl,
+                                 limit=limit)
+        assert count == (len(due) if limit is None else min(limit, len(due)))
+        left = {id for id, r in zip(self.reference.records, self.store.get_many(
+            list(self.reference.records)), strict=True) if r is not None}
+        gone = set(self.reference.records) - left
+        assert gone <= due and len(gone) == count
+        for id in gone:
+            self.reference.delete(self.reference.records[id])
         self.claims()
 
     @rule(flt=filters, limit=st.integers(0, 5), offset=st.integers(0, 3),
@@ -281,6 +331,7 @@ class Comparison(RuleBasedStateMachine):
         try:
             self.battery()
             self.claims()
+            self.leases()
         finally:
             self.exits.close()
 

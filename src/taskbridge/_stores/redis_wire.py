@@ -1,0 +1,121 @@
+"""The Redis store's side of the wire: how :class:`~taskbridge._stores.redis.RedisStore` writes
+records into hashes and reads them back (see its key layout), the raw commands a backend may run
+inside its scripts, and connection pools that survive a fork."""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import redis
+
+from taskbridge import _json
+from taskbridge._record import Attempt, ProgressEntry, Record
+
+CommandArg = str | bytes | int | float
+Commands = Sequence[Sequence[CommandArg]]
+
+#: Raw commands a backend may run inside ``create(writes=)`` / ``write``: writes only.
+ALLOWED_COMMANDS = frozenset(
+    {"HSET", "HMSET", "SET", "RPUSH", "LPUSH", "ZADD", "SADD", "EXPIRE", "PEXPIRE", "PUBLISH"}
+)
+_RAW_FIELDS = frozenset(
+    {"id", "task_name", "queue", "status", "idempotency_key", "worker", "retried_as",
+     "first_step", "chain_id"}  # "chain_id": first_step as taskbridge 0.1.0 stored it
+)
+#: Fields holding one list each, kept as numbered fields instead (see the key layout).
+_LIST_FIELDS = frozenset({"progress_log", "attempt_history"})
+
+
+def encode(record: Record) -> list[str]:
+    """The record as flat hash field/value pairs, leaving out ``None`` fields."""
+    pairs: list[str] = []
+    for name, value in record.to_dict().items():
+        if value is not None and name not in _LIST_FIELDS:
+            pairs += [name, value if name in _RAW_FIELDS else _json.dumps(value)]
+    for seq, entry in enumerate(record.progress_log, 1):
+        pairs += [f"progress:{seq}", _json.dumps(entry.to_dict())]
+    if record.progress_log:
+        pairs += ["progress_seq", str(len(record.progress_log))]
+    for attempt in record.attempt_history:
+        pairs += [f"attempt:{attempt.attempt}", _json.dumps(attempt.start_dict()),
+                  f"attempt:{attempt.attempt}:end", _json.dumps(attempt.end_dict())]
+    return pairs
+
+
+def decode(flat: Sequence[bytes]) -> Record:
+    data: dict[str, Any] = {}
+    progress: dict[int, ProgressEntry] = {}
+    attempts: dict[int, dict[str, Any]] = {}
+    for raw_name, raw in zip(flat[::2], flat[1::2], strict=True):
+        name = raw_name.decode()
+        if name.startswith("progress:"):
+            progress[int(name[9:])] = ProgressEntry.from_dict(_json.loads(raw))
+        elif name.startswith("attempt:"):
+            number = int(name.split(":")[1])
+            attempts.setdefault(number, {"attempt": number}).update(_json.loads(raw))
+        elif name != "progress_seq":
+            data[name] = raw.decode() if name in _RAW_FIELDS else _json.loads(raw)
+    record = Record.from_dict(data)
+    if not progress and not attempts:
+        return record
+    return attrs.evolve(
+        record,
+        progress_log=[progress[seq] for seq in sorted(progress)],
+        attempt_history=[Attempt.from_dict(attempts[n]) for n in sorted(attempts)],
+    )
+
+
+def texts(values: Any) -> list[str]:
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
+def json_or_empty(value: Any) -> str:
+    return "" if value is None else _json.dumps(value)
+
+
+def encode_commands(commands: Commands) -> list[CommandArg]:
+    """Flatten raw commands into script arguments, refusing any command not allowed."""
+    flat: list[CommandArg] = [len(commands)]
+    for command in commands:
+        name = command[0].decode() if isinstance(command[0], bytes) else str(command[0])
+        if name.upper() not in ALLOWED_COMMANDS:
+            raise ValueError(
+                f"Redis command {name!r} cannot run inside a store script; "
+                f"use one of {', '.join(sorted(ALLOWED_COMMANDS))}"
+            )
+        if len(command) < 2:
+            raise ValueError(f"Redis command {list(command)!r} has no key; pass [name, key, ...]")
+        flat += [len(command), *command]
+    return flat
+
+
+_POOLS: weakref.WeakSet[redis.ConnectionPool] = weakref.WeakSet()
+
+
+def _unlock_pools_in_child() -> None:
+    # Engines fork (RQ's horses and worker pool, Celery's prefork, Huey's process workers)
+    # while other threads of the parent (heartbeats, worker housekeeping) use the pool. A child
+    # inherits the pool's locks in whatever state they were; redis-py's fork check then takes
+    # the inherited ``_lock`` in ``reset()`` and waits forever if it was held at fork time
+    # (seen with RQ's ``-c 2``). Fresh locks make the child's first use reset the pool cleanly.
+    for pool in list(_POOLS):
+        if hasattr(pool, "_fork_lock") and hasattr(pool, "_lock"):
+            pool._fork_lock = threading.RLock()
+            pool._lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_unlock_pools_in_child)
+
+
+def safe_across_forks(pool: redis.ConnectionPool) -> None:
+    """Give ``pool`` fresh locks in every child forked from now on."""
+    _POOLS.add(pool)
+
+
+__all__ = ["ALLOWED_COMMANDS", "CommandArg", "Commands", "decode", "encode", "encode_commands",
+           "json_or_empty", "safe_across_forks", "texts"]
