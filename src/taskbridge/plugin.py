@@ -24,6 +24,7 @@ from taskbridge._stores.base import RecordFilter, StateStore, StoreFactory
 from taskbridge._stores.memory import MemoryStore
 from taskbridge._stores.sqlite import SQLiteStore, Statement
 from taskbridge._stores.transactional import Transaction, TransactionalStore
+from taskbridge._unavailable import driver_errors, translated
 from taskbridge._worker import Worker, current_worker, restored_signals, serving
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ __all__ = [
     "WorkerOptions",
     "check_queue",
     "current_worker",
+    "driver_errors",
     "dumps_json",
     "engine_factory",
     "execute",
@@ -72,6 +74,7 @@ __all__ = [
     "ride_out",
     "serving",
     "transitions",
+    "translated",
     "worker_name",
 ]
 

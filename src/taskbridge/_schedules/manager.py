@@ -24,6 +24,7 @@ from taskbridge._schedules.entry import ScheduleEntry, check_name, check_schedul
 from taskbridge._schedules.registry import code_schedules
 from taskbridge._schedules.values import Schedule
 from taskbridge._task import Task
+from taskbridge._unavailable import translating
 
 if TYPE_CHECKING:
     from taskbridge._bridge import Bridge
@@ -45,6 +46,7 @@ class ScheduleManager:
         self.store = bridge.store
         self._warned: set[tuple[str, str]] = set()
 
+    @translating("store a schedule")
     def add(
         self,
         name: str,
@@ -76,6 +78,7 @@ class ScheduleManager:
         self.store.delete_schedule(STATE_PREFIX + name)
         return entry
 
+    @translating("read a schedule")
     def get(self, name: str) -> ScheduleEntry | None:
         """The stored schedule ``name``, or ``None``."""
         data = self.store.get_schedule(check_name(name))
@@ -83,6 +86,7 @@ class ScheduleManager:
             return None
         return ScheduleEntry.from_data(name, data, self.store.get_schedule(STATE_PREFIX + name))
 
+    @translating("list schedules")
     def list(self) -> builtins.list[ScheduleEntry]:
         """Every stored schedule, by name. One that cannot be read (written by hand, or by
         another version) is skipped with a warning, so it never stops the others."""
@@ -110,6 +114,7 @@ class ScheduleManager:
             raise ScheduleNotFound(f"no schedule named {name!r}; stored schedules: {known}")
         return entry
 
+    @translating("change a schedule")
     def update(self, name: str, **changes: Any) -> ScheduleEntry:
         """Change some of a schedule's fields (task, schedule, args, kwargs, queue, priority,
         catch_up, paused); :class:`ScheduleNotFound` if none is stored under ``name``."""
@@ -139,12 +144,14 @@ class ScheduleManager:
         """Enqueue ``name``'s ticks again, from the next one after now."""
         return self.update(name, paused=False)
 
+    @translating("remove a schedule")
     def remove(self, name: str) -> bool:
         """Delete schedule ``name``; False if there was none. A ``@periodic`` schedule comes
         back when a scheduler restarts: pause it, or remove the decorator."""
         self.store.delete_schedule(STATE_PREFIX + check_name(name))
         return self.store.delete_schedule(name)
 
+    @translating("store the @periodic schedules")
     def sync_code_schedules(self, entries: Mapping[str, ScheduleEntry] | None = None) -> None:
         """Copy ``@periodic`` declarations into the store, keeping each one's paused flag and
         tick history (what schedulers do at startup)."""
@@ -157,11 +164,13 @@ class ScheduleManager:
             if stored != merged.to_data():
                 self.store.put_schedule(name, merged.to_data())
 
+    @translating("read a schedule's last tick")
     def last_tick(self, name: str) -> int | None:
         """The last tick a scheduler enqueued for ``name``."""
         state = self.store.get_schedule(STATE_PREFIX + name)
         return None if state is None else state.get("last_tick")
 
+    @translating("record a schedule's tick")
     def record_tick(self, name: str, tick: int) -> None:
         """Move ``name``'s last enqueued tick forward to ``tick`` (never backwards)."""
         last = self.last_tick(name)
