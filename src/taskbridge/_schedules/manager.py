@@ -33,6 +33,9 @@ logger = logging.getLogger("taskbridge.schedules")
 
 #: Store entries under this prefix hold scheduler state, not schedules.
 STATE_PREFIX = "~tick:"
+#: Names starting with this are schedulers' bookkeeping (ticks, presence): schedule names
+#: start with a letter or digit.
+BOOKKEEPING = "~"
 
 
 class ScheduleManager:
@@ -93,7 +96,7 @@ class ScheduleManager:
         stored = self.store.list_schedules()
         entries = []
         for name, data in sorted(stored.items()):
-            if name.startswith(STATE_PREFIX):
+            if name.startswith(BOOKKEEPING):
                 continue
             try:
                 entries.append(ScheduleEntry.from_data(name, data, stored.get(STATE_PREFIX + name)))

@@ -16,6 +16,7 @@ last tick enqueued) in the store and never consider a tick at or below it.
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import logging
 import math
@@ -31,6 +32,7 @@ from taskbridge._errors import TaskBridgeError, TaskNotRegistered
 from taskbridge._record import Record
 from taskbridge._result import Result
 from taskbridge._schedules.entry import ScheduleEntry
+from taskbridge._schedules.health import Presence
 from taskbridge._schedules.manager import ScheduleManager
 from taskbridge._status import Status
 
@@ -184,13 +186,20 @@ class Scheduler:
     def run(self, stop: threading.Event) -> None:
         """Sync the ``@periodic`` schedules into the store, then loop until ``stop`` is set."""
         self.schedules.sync_code_schedules()
-        logger.info("scheduler started on %s", self.bridge.url.redacted())
+        presence = Presence(self.bridge)
+        logger.info("scheduler %s started on %s", presence.id, self.bridge.url.redacted())
+        started = False
         while not stop.is_set():
             try:
-                self.run_once()
+                if not started:
+                    presence.start()
+                    started = True
+                presence.beat(self.run_once())
                 delay = self.seconds_until_next()
             except Exception:  # a store outage must not end the scheduler
                 logger.warning("scheduler loop failed; retrying", exc_info=True)
                 delay = self.max_sleep
             stop.wait(delay)
+        with contextlib.suppress(Exception):
+            presence.stop()
         logger.info("scheduler stopped")

@@ -22,7 +22,8 @@ def checked_path(path: str | os.PathLike[str]) -> Path:
             f"SQLiteStore({str(path)!r}): an in-memory database is private to one "
             "connection; give a file path (or use the memory store for tests)"
         )
-    checked = Path(path)
+    # Absolute at once: a process that changes directory later keeps the same file.
+    checked = Path(path).absolute()
     if not checked.parent.is_dir():
         raise ConfigurationError(
             f"SQLite store path {str(checked)!r}: directory {str(checked.parent)!r} "

@@ -12,6 +12,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from taskbridge._config import sqlite_files
+from taskbridge._errors import StoreUnavailable, TaskBridgeError
+
 #: 0 ok; 1 a problem found (backend unreachable, unknown id or schedule, a retry refused);
 #: 2 usage or configuration.
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
@@ -35,6 +38,29 @@ def emit(args: argparse.Namespace, data: Any, render: Callable[[], Any]) -> None
 def error(message: object) -> None:
     """Print one ``taskbridge: error: ...`` line on stderr."""
     print(f"taskbridge: error: {message}", file=sys.stderr)
+
+
+def fail(args: argparse.Namespace, exc: BaseException, code: int, hint: str = "") -> int:
+    """Report ``exc`` as one line on stderr, and as ``{"error": {"type", "message"}}`` on
+    stdout with ``--json``; returns ``code``."""
+    message = str(exc) or type(exc).__name__
+    if not isinstance(exc, TaskBridgeError):
+        message = f"unexpected {type(exc).__name__}: {message}"
+    error(" ".join(message.split("\n")[0].split()) + hint)
+    if getattr(args, "json", False):
+        print(json.dumps({"error": {"type": type(exc).__name__, "message": message}}, indent=2))
+    return code
+
+
+def require_databases(url: str) -> None:
+    """Refuse to go on when ``url`` names an SQLite file that does not exist: a read-only
+    command must not create an empty database and report on it."""
+    for path in sqlite_files(url):
+        if not path.exists():
+            raise StoreUnavailable(
+                f"no database at {path}: is the URL right? (--url, TASKBRIDGE_URL; a relative "
+                "path is relative to the working directory; workers and producers create it)"
+            )
 
 
 def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> Table:
