@@ -104,7 +104,7 @@ def test_an_unreadable_sqlite_file_is_store_unavailable(tmp_path: Path) -> None:
     for leftover in tmp_path.iterdir():
         leftover.unlink()
     path.write_bytes(b"this is not an SQLite database" * 100)
-    with pytest.raises(StoreUnavailable, match="tasks.db") as caught:
+    with pytest.raises(StoreUnavailable, match=r"tasks\.db") as caught:
         bridge.get_result("anything")
     assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
     bridge.close()

@@ -12,6 +12,7 @@ import io
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +22,14 @@ from taskbridge._dashboard import command as dashboard
 from taskbridge._errors import ConfigurationError, TaskBridgeError
 from taskbridge._unavailable import translated
 from taskbridge.cli._executions import cmd_failed, cmd_inspect
-from taskbridge.cli._output import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, fail, require_databases
+from taskbridge.cli._output import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    EXIT_USAGE,
+    OutputClosed,
+    fail,
+    require_databases,
+)
 from taskbridge.cli._schedules import cmd_schedules_add, cmd_schedules_list, schedule_action
 from taskbridge.cli._status import cmd_status
 from taskbridge.cli._tasks import cmd_capabilities, cmd_tasks
@@ -123,12 +131,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = _run(args)
         sys.stdout.flush()
         return code
-    except BrokenPipeError:
+    except (BrokenPipeError, OutputClosed):
         # The reader stopped reading (``taskbridge tasks --json | head``): not our error.
         _discard_stdout()
         return EXIT_OK
     except Exception as exc:
-        logging.getLogger("taskbridge").debug("unexpected error", exc_info=True)
+        if args.verbose:
+            traceback.print_exc()
         return fail(args, exc, EXIT_PROBLEM,
                     hint="" if args.verbose else " (run with -v for the traceback)")
 

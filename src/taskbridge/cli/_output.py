@@ -27,12 +27,21 @@ def console(stderr: bool = False) -> Console:
     return Console(file=stream, highlight=False, width=None if stream.isatty() else 200)
 
 
+class OutputClosed(Exception):
+    """Whoever reads our stdout stopped reading (``taskbridge tasks --json | head``). Not an
+    ``OSError``, so it is never taken for a store's failing socket."""
+
+
 def emit(args: argparse.Namespace, data: Any, render: Callable[[], Any]) -> None:
     """Print ``data`` as JSON with ``--json``, else what ``render`` builds, for people."""
-    if getattr(args, "json", False):
-        print(json.dumps(data, indent=2, sort_keys=True, default=str))
-    else:
-        console().print(render())
+    try:
+        if getattr(args, "json", False):
+            print(json.dumps(data, indent=2, sort_keys=True, default=str))
+        else:
+            console().print(render())
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise OutputClosed() from None
 
 
 def error(message: object) -> None:
