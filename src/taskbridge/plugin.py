@@ -19,6 +19,7 @@ from taskbridge._outage import ride_out
 from taskbridge._plugins import engine_factory, installed_engines, installed_stores, open_store
 from taskbridge._record import ErrorInfo, Record
 from taskbridge._registry import all_tasks as registered_tasks
+from taskbridge._schedules.calls import tick_arguments
 from taskbridge._status import FINAL, TRANSITIONS, WAITING, Status
 from taskbridge._stores.base import RecordFilter, StateStore, StoreFactory
 from taskbridge._stores.memory import MemoryStore
@@ -73,6 +74,7 @@ __all__ = [
     "restored_signals",
     "ride_out",
     "serving",
+    "tick_arguments",
     "transitions",
     "translated",
     "worker_name",

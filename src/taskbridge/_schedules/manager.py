@@ -20,6 +20,7 @@ import attrs
 
 from taskbridge import _registry
 from taskbridge._errors import InvalidTaskOptions, ScheduleNotFound, TaskBridgeError
+from taskbridge._schedules.calls import check_call
 from taskbridge._schedules.entry import ScheduleEntry, check_name, check_schedule
 from taskbridge._schedules.registry import code_schedules
 from taskbridge._schedules.values import Schedule
@@ -73,6 +74,7 @@ class ScheduleManager:
             args=args, kwargs=dict(kwargs or {}), queue=queue, priority=priority,
             catch_up=catch_up, paused=paused, since=now,
         )
+        _check_calls(entry, task if isinstance(task, Task) else None)
         if entry.schedule.next_after(dt.datetime.fromtimestamp(now, dt.UTC)) is None:
             raise InvalidTaskOptions(
                 f"schedule {name!r} ({entry.schedule.describe()}) has no tick after now"
@@ -136,6 +138,8 @@ class ScheduleManager:
             # Ticks missed while paused are skipped, not caught up.
             changes["since"] = time.time()
         updated = attrs.evolve(entry, **changes)
+        if {"task", "args", "kwargs"} & set(changes):
+            _check_calls(updated)
         self.store.put_schedule(name, updated.to_data())
         return updated
 
@@ -182,3 +186,12 @@ class ScheduleManager:
 
     def task_for(self, entry: ScheduleEntry) -> Task[Any, Any]:
         return _registry.lookup(entry.task)
+
+
+def _check_calls(entry: ScheduleEntry, task: Task[Any, Any] | None = None) -> None:
+    """Refuse arguments that do not fit the task with its tick, before anything is stored.
+    A task this process does not know (its module is imported by workers only) cannot be
+    checked here; the scheduler warns about it if it is still unknown at tick time."""
+    task = task or _registry.all_tasks().get(entry.task)
+    if task is not None:
+        check_call(entry.name, task, entry.args, entry.kwargs)

@@ -31,6 +31,7 @@ from taskbridge._envelope import new_id
 from taskbridge._errors import TaskBridgeError, TaskNotRegistered
 from taskbridge._record import Record
 from taskbridge._result import Result
+from taskbridge._schedules.calls import tick_arguments
 from taskbridge._schedules.entry import ScheduleEntry
 from taskbridge._schedules.health import Presence
 from taskbridge._schedules.manager import ScheduleManager
@@ -130,11 +131,12 @@ class Scheduler:
         if claim is None:
             return None
         store, now = self.bridge.store, time.time()
+        args, kwargs = tick_arguments(task, tick, entry.args, entry.kwargs)
         try:
             result = task.using(
                 bridge=self.bridge, idempotency_key=tick_key(entry.name, tick),
                 queue=entry.queue, priority=entry.priority,
-            ).enqueue(tick, *entry.args, **entry.kwargs)
+            ).enqueue(*args, **kwargs)
         except TaskBridgeError as exc:
             store.cancel(claim, now=now)  # release the claim so the tick is tried again
             logger.warning("schedule %r: tick %d not enqueued, will retry: %s",
