@@ -27,6 +27,16 @@ KNOWN_DISTRIBUTIONS = {
 }
 
 
+#: Transports people write as if they were engines (``redis://``), and the engines that run
+#: on each.
+TRANSPORTS = {
+    "redis": ("rq", "celery", "huey"),
+    "rediss": ("rq", "celery", "huey"),
+    "sqlite": ("huey",),
+    "amqp": ("celery",),
+}
+
+
 class LoggingPlugin:
     """Logs every lifecycle event, with the task id, on the ``taskbridge`` logger."""
 
@@ -101,10 +111,17 @@ def engine_factory(engine: str, *, url: BackendURL | None = None) -> BackendFact
     ``BackendNotFound`` naming what is installed and what to install."""
     engines = installed_engines()
     found = engines.get(engine)
+    if found is None and engine in TRANSPORTS and url is not None:
+        rest = url.redacted().split("://", 1)[1]
+        choices = ", ".join(f"'{e}+{engine}://{rest}'" for e in TRANSPORTS[engine])
+        raise BackendNotFound(
+            f"{url.redacted()!r} names a transport, not an engine: say which engine runs the "
+            f"tasks, e.g. {choices}; installed engines: {', '.join(sorted(engines)) or 'none'}"
+        )
     if found is None:
         hint = KNOWN_DISTRIBUTIONS.get(engine)
         install = (
-            f"pip install {hint}" if hint
+            f"pip install {hint} (or 'taskbridge[{engine}]')" if hint
             else f"install the plugin that registers {engine!r} in the 'taskbridge' "
             "entry-point group"
         )

@@ -152,3 +152,22 @@ def test_the_command_line_help_imports_no_engine() -> None:
         "with contextlib.suppress(SystemExit):\n    main(['--help'])"
     )
     assert _engines_imported(code) == []
+
+
+@pytest.mark.parametrize(("url", "suggested"), [
+    ("redis://localhost:6379/0", ["rq+redis://localhost:6379/0",
+                                  "celery+redis://localhost:6379/0",
+                                  "huey+redis://localhost:6379/0"]),
+    ("redis://:s3cret@host/1", ["rq+redis://:***@host/1"]),
+    ("amqp://guest@host:5672//", ["celery+amqp://guest@host:5672//"]),
+])
+def test_a_transport_given_as_the_engine_suggests_the_engines(
+    url: str, suggested: list[str]
+) -> None:
+    """redis:// (a transport, not an engine) is a BackendNotFound suggesting rq+redis://,
+    celery+redis:// and huey+redis:// with the rest of the URL, password hidden."""
+    with pytest.raises(BackendNotFound, match="names a transport, not an engine") as caught:
+        Bridge(url)
+    for choice in suggested:
+        assert f"'{choice}'" in str(caught.value)
+    assert "s3cret" not in str(caught.value)
