@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import importlib
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,8 +64,14 @@ class LoggingPlugin:
 
     @hookspecs.hookimpl
     def taskbridge_retrying(self, record: Any) -> None:
+        error = record.error
+        run_at = record.run_at or time.time()
         logger.info(
-            "retrying %s [%s] after attempt %d", record.task_name, record.id, record.attempts
+            "retrying %s [%s] after attempt %d of %d (%s) in %.1fs, at %s",
+            record.task_name, record.id, record.attempts, record.max_attempts,
+            f"{error.type}: {error.message}" if error else "no error recorded",
+            max(0.0, run_at - time.time()),
+            dt.datetime.fromtimestamp(run_at, dt.UTC).isoformat(timespec="seconds"),
         )
 
     @hookspecs.hookimpl

@@ -54,7 +54,9 @@ def cmd_failed(bridge: Bridge, args: argparse.Namespace) -> int:
     if args.retry_all:
         return _retry_all(bridge, args)
     flt = RecordFilter(status=Status.FAILED, include_retried=False)
-    records = bridge.store.list(flt, limit=args.limit)
+    # The store lists by enqueue time; the table's order is its "finished" column's.
+    records = sorted(bridge.store.list(flt, limit=args.limit),
+                     key=lambda r: r.finished_at or 0.0, reverse=True)
     emit(args, [record_data(r) for r in records], lambda: table(
         f"failed tasks ({bridge.store.count(flt)})",
         ["id", "task", "queue", "finished", "attempts", "error"],

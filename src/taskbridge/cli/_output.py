@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -21,10 +22,19 @@ EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 
 
 def console(stderr: bool = False) -> Console:
-    # Resolved per call so output goes to whatever sys.stdout is now (pytest's capsys too);
-    # wide when not a terminal, so ids and names are never cut in logs and pipes.
+    # Resolved per call so output goes to whatever sys.stdout is now (pytest's capsys too).
+    # A terminal's width is its own; elsewhere $COLUMNS when set (`watch`, `less`, an
+    # editor's terminal), else wide, so ids and names are never cut in logs and pipes.
     stream = sys.stderr if stderr else sys.stdout
-    return Console(file=stream, highlight=False, width=None if stream.isatty() else 200)
+    return Console(file=stream, highlight=False,
+                   width=None if stream.isatty() else _columns(default=200))
+
+
+def _columns(default: int) -> int:
+    try:
+        return max(40, int(os.environ["COLUMNS"]))
+    except (KeyError, ValueError):
+        return default
 
 
 class OutputClosed(Exception):
