@@ -66,3 +66,14 @@ def test_tables_fit_columns_when_not_a_terminal(
     finally:
         bridge.close()
     assert max(map(len, narrow)) <= 80 < max(map(len, wide)) <= 200
+
+
+def test_tasks_with_nothing_registered_says_what_to_pass(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`tasks` with no task registered notes --imports and TASKBRIDGE_IMPORTS (exit 0)."""
+    monkeypatch.setattr("taskbridge._registry._tasks", {})
+    assert main(["tasks", "--url", "memory://"]) == 0
+    err = capsys.readouterr().err
+    assert "no task is registered" in err and "--imports" in err
+    assert "TASKBRIDGE_IMPORTS" in err
