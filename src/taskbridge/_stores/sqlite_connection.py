@@ -22,8 +22,7 @@ def checked_path(path: str | os.PathLike[str]) -> Path:
             f"SQLiteStore({str(path)!r}): an in-memory database is private to one "
             "connection; give a file path (or use the memory store for tests)"
         )
-    # Absolute at once: a process that changes directory later keeps the same file.
-    checked = Path(path).absolute()
+    checked = Path(path)
     if not checked.parent.is_dir():
         raise ConfigurationError(
             f"SQLite store path {str(checked)!r}: directory {str(checked.parent)!r} "
