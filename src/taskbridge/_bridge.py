@@ -19,6 +19,7 @@ from taskbridge._envelope import Envelope, Step, new_id
 from taskbridge._errors import (
     EnqueueError,
     InvalidTaskOptions,
+    StoreUnavailable,
     TaskBridgeError,
     TaskNotRegistered,
     UnsupportedFeature,
@@ -28,6 +29,7 @@ from taskbridge._record import Record, record_for
 from taskbridge._result import Result
 from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter, StateStore
+from taskbridge._unavailable import translated
 
 if TYPE_CHECKING:
     import pluggy
@@ -162,7 +164,7 @@ class Bridge:
         discarded again if publishing fails. Either way nothing is left half-written.
         """
         backend, ttl = self.backend, self.settings.idempotency_ttl
-        with self._translated("store and send", len(records)):
+        with self._translated(f"store and send {len(records)} task(s)"):
             writes = backend.writes(envelopes, now=now)
             if writes is not None:
                 stored = self.store.create(records, now=now, idempotency_ttl=ttl, writes=writes)
@@ -173,7 +175,7 @@ class Bridge:
             to_send = [e for e in envelopes if e.id in fresh]
             try:
                 if to_send:
-                    with self._translated("send", len(to_send)):
+                    with self._translated(f"send {len(to_send)} task(s)"):
                         backend.publish(to_send)
             except EnqueueError:
                 self.store.discard([r.id for r in stored if r.id in fresh])
@@ -185,7 +187,7 @@ class Bridge:
 
     def send(self, envelopes: Sequence[Envelope]) -> None:
         """Send envelopes whose records already exist (retries, recovery, redelivery)."""
-        with self._translated("send", len(envelopes)):
+        with self._translated(f"send {len(envelopes)} task(s)"):
             writes = self.backend.writes(envelopes, now=time.time())
             if writes is None:
                 self.backend.publish(envelopes)
@@ -193,16 +195,19 @@ class Bridge:
                 self.store.write([w for e in envelopes for w in writes.get(e.id, ())])
 
     @contextlib.contextmanager
-    def _translated(self, action: str, count: int) -> Iterator[None]:
-        """Turn a driver's error (redis, kombu, sqlite3, ...) into ``EnqueueError``: the one
-        place where the backend's and the store's failures to send get their wording."""
+    def _translated(self, action: str) -> Iterator[None]:
+        """Turn a driver's error (redis, kombu, sqlite3, ...) or ``StoreUnavailable`` into
+        ``EnqueueError``: the one place where the backend's and the store's failures to send
+        get their wording. The original error is the ``__cause__``."""
         try:
             yield
+        except StoreUnavailable as exc:
+            raise EnqueueError(f"{self.url.engine} could not {action}: {exc}") from exc
         except TaskBridgeError:
             raise
         except Exception as exc:
             raise EnqueueError(
-                f"{self.url.engine} could not {action} {count} task(s) via {self.url.redacted()}: "
+                f"{self.url.engine} could not {action} via {self.url.redacted()}: "
                 f"{type(exc).__name__}: {exc}; check that the server is running and that the "
                 "URL is right"
             ) from exc
@@ -211,27 +216,33 @@ class Bridge:
 
     def get_result(self, id: str) -> Result:
         """Rebuild a handle from an id; ``ResultNotFound`` if nobody knows it."""
-        return Result(self, self.store.get(id))
+        with translated(self, f"look up execution {id}"):
+            return Result(self, self.store.get(id))
 
     def cancel(self, id: str) -> Result:
         """Cancel an execution (see ``Result.cancel``)."""
-        record = self.store.cancel(id, now=time.time())
-        if record.status is Status.CANCELED:
-            self.hooks.taskbridge_canceled(record=record)
-        if _chains.is_chain(record):
-            _chains.cancel_first_step(self, record)
-        elif not record.status.is_final or record.status is Status.CANCELED:
-            self.backend.cancel(id)
+        with translated(self, f"cancel execution {id}"):
+            record = self.store.cancel(id, now=time.time())
+            if record.status is Status.CANCELED:
+                self.hooks.taskbridge_canceled(record=record)
+            if _chains.is_chain(record):
+                _chains.cancel_first_step(self, record)
+            elif not record.status.is_final or record.status is Status.CANCELED:
+                self.backend.cancel(id)
         return Result(self, record)
 
     def list(self, filter: RecordFilter | None = None, *, limit: int = 100, offset: int = 0,
              **criteria: Any) -> builtins.list[Result]:
         """Executions matching ``filter`` (or keyword criteria), newest first."""
         flt = filter or RecordFilter(**criteria)
-        return [Result(self, r) for r in self.store.list(flt, limit=limit, offset=offset)]
+        with translated(self, "list executions"):
+            records = self.store.list(flt, limit=limit, offset=offset)
+        return [Result(self, r) for r in records]
 
     def count(self, filter: RecordFilter | None = None, **criteria: Any) -> int:
-        return self.store.count(filter or RecordFilter(**criteria))
+        """How many executions match ``filter`` (or keyword criteria)."""
+        with translated(self, "count executions"):
+            return self.store.count(filter or RecordFilter(**criteria))
 
     def failed(
         self,
@@ -251,7 +262,14 @@ class Bridge:
         """Re-enqueue a FAILED execution as a new one; the old record links to it
         (``retried_as``). A failed chain, asked by its own id or its failing step's, resumes
         at its failing step as a new chain; the handle returned is the new chain's or the new
-        step's, whichever was asked for."""
+        step's, whichever was asked for.
+
+        Like every call that sends a task, a store or broker that does not answer is an
+        ``EnqueueError``."""
+        with self._translated(f"retry execution {id}"):
+            return self._retry(id)
+
+    def _retry(self, id: str) -> Result:
         old = self.store.get(id)
         if old.status is not Status.FAILED:
             raise InvalidTaskOptions(

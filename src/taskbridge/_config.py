@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import types
+import typing
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import attrs
 
 from taskbridge._errors import ConfigurationError, InvalidTaskOptions
 
 DEFAULT_URL = "huey+sqlite:///taskbridge.db"
+#: Every setting ``name`` has the environment variable ``TASKBRIDGE_NAME`` (``env_variable``).
+ENV_PREFIX = "TASKBRIDGE_"
 ENV_URL = "TASKBRIDGE_URL"
 #: Overrides the heartbeat default, e.g. a short one for tests of crash recovery.
 ENV_HEARTBEAT = "TASKBRIDGE_HEARTBEAT_INTERVAL"
-#: The environment variables of the numeric settings (CONTRACT §13), by setting.
-ENV_NUMBERS = {
-    "heartbeat_interval": ENV_HEARTBEAT,
-    "result_ttl": "TASKBRIDGE_RESULT_TTL",
-    "failed_ttl": "TASKBRIDGE_FAILED_TTL",
-    "max_payload": "TASKBRIDGE_MAX_PAYLOAD",
-}
 #: The default ``max_payload``: 1 MiB of JSON.
 DEFAULT_MAX_PAYLOAD = 1024 * 1024
 
@@ -97,6 +96,45 @@ def redact(url: str) -> str:
     return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file an ``sqlite:///relative.db`` / ``sqlite:////absolute.db`` (or
+    ``ENGINE+sqlite://...``) URL names, as written; ``None`` for any other URL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.rpartition("+")[2] != "sqlite":
+        return None
+    path = rest.split("?", 1)[0]
+    if not path.startswith("/") or path == "/" or path[1:].startswith(":memory:"):
+        return None
+    return Path(path[1:])
+
+
+def sqlite_files(url: str) -> list[Path]:
+    """The absolute paths of the SQLite files ``url`` names: the engine's own
+    (``huey+sqlite:///x.db``) and its store's (``?store=sqlite:///y.db``), relative paths
+    against the working directory."""
+    found = [sqlite_path(url)]
+    query = url.partition("://")[2].partition("?")[2]
+    found += [sqlite_path(value) for name, value in parse_qsl(query) if name == "store"]
+    return [path.absolute() for path in found if path is not None]
+
+
+def absolute_sqlite_paths(url: str, base: str | os.PathLike[str]) -> str:
+    """``url`` with every relative SQLite path in it (the engine's, ``?store=``'s) made
+    absolute against ``base``: how a path named by a configuration file is read relative to
+    that file's directory."""
+    path = sqlite_path(url)
+    if path is not None and not path.is_absolute():
+        scheme, _, rest = url.partition("://")
+        written = rest.split("?", 1)[0][1:]
+        url = f"{scheme}:///{Path(base).absolute() / written}{rest[1 + len(written):]}"
+    head, sep, query = url.partition("?")
+    if not sep:
+        return url
+    pairs = parse_qsl(query, keep_blank_values=True)
+    changed = [(n, absolute_sqlite_paths(v, base) if n == "store" else v) for n, v in pairs]
+    return head + sep + urlencode(changed, safe=":/") if changed != pairs else url
+
+
 def check_queue(name: object) -> str:
     """Validate a queue name: letters, digits, ``_ . -``, at most 100 characters."""
     if not isinstance(name, str) or not _QUEUE.fullmatch(name):
@@ -121,14 +159,6 @@ def _routes(value: Mapping[str, str] | None) -> dict[str, str]:
             raise ConfigurationError(f"routes: pattern {pattern!r} must be a str")
         _setting_queue(f"routes[{pattern!r}]", queue)
     return routes
-
-
-def _env_number(setting: str, variable: str, text: str) -> float | int:
-    try:
-        return int(text) if setting == "max_payload" else float(text)
-    except ValueError:
-        unit = "a whole number of bytes" if setting == "max_payload" else "a number of seconds"
-        raise ConfigurationError(f"{variable}={text!r} is not {unit}") from None
 
 
 def _imports(value: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -181,19 +211,26 @@ class Settings:
 
     @classmethod
     def resolve(
-        cls, url: str | None = None, framework: Mapping[str, Any] | None = None, **overrides: Any
+        cls,
+        url: str | None = None,
+        framework: Mapping[str, Any] | None = None,
+        *,
+        framework_dir: str | os.PathLike[str] | None = None,
+        **overrides: Any,
     ) -> Settings:
-        """Apply the contract's precedence: explicit, framework settings, environment, default."""
-        values: dict[str, Any] = {}
-        env_url = os.environ.get(ENV_URL)
-        if env_url:
-            values["url"] = env_url
-        for setting, variable in ENV_NUMBERS.items():
-            text = os.environ.get(variable)
-            if text:
-                values[setting] = _env_number(setting, variable, text)
+        """Apply the contract's precedence: explicit, framework settings, environment
+        (:func:`from_environment`), default.
+
+        ``framework_dir`` is the directory of the configuration file ``framework`` comes from:
+        a relative SQLite path in its URL is read relative to it.
+        """
+        values: dict[str, Any] = from_environment()
         for key, value in (framework or {}).items():
             values[key.lower()] = value
+        if framework_dir is not None and isinstance(values.get("url"), str) and any(
+            key.lower() == "url" for key in framework or {}
+        ):
+            values["url"] = absolute_sqlite_paths(values["url"], framework_dir)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if url is not None:
             values["url"] = url
@@ -204,3 +241,61 @@ class Settings:
                 f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}"
             )
         return cls(**values)
+
+
+def env_variable(setting: str) -> str:
+    """The environment variable of a setting: ``TASKBRIDGE_`` and its name in capitals."""
+    return ENV_PREFIX + setting.upper()
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The settings the environment sets, one variable per :class:`Settings` field
+    (``TASKBRIDGE_RESULT_TTL=3600``): numbers as numbers, lists comma-separated
+    (``TASKBRIDGE_IMPORTS=app.tasks,app.reports``), mappings as JSON objects
+    (``TASKBRIDGE_ROUTES='{"reports.*": "slow"}'``). Unset or empty variables set nothing;
+    a bad value is a ``ConfigurationError`` naming the variable."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for field in attrs.fields(attrs.resolve_types(Settings)):
+        name = env_variable(field.name)
+        text = environ.get(name, "").strip()
+        if not text:
+            continue
+        value = _parse_variable(name, text, field.type)
+        try:
+            Settings(**{field.name: value})
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{name}={text!r}: {exc}") from None
+        values[field.name] = value
+    return values
+
+
+def _parse_variable(name: str, text: str, kind: Any) -> Any:
+    """``text`` read as a value of the annotation ``kind`` (``X | None`` reads as ``X``)."""
+    options = [k for k in typing.get_args(kind) if k is not type(None)]
+    if typing.get_origin(kind) in (typing.Union, types.UnionType) and len(options) == 1:
+        kind = options[0]
+    origin = typing.get_origin(kind) or kind
+    if origin is str:
+        return text
+    if origin is bool:
+        flag = {"1": True, "true": True, "yes": True, "on": True,
+                "0": False, "false": False, "no": False, "off": False}.get(text.lower())
+        if flag is None:
+            raise ConfigurationError(f"{name}={text!r} is not a flag; use true or false")
+        return flag
+    if origin in (int, float):
+        try:
+            return origin(text)
+        except ValueError:
+            raise ConfigurationError(f"{name}={text!r} is not a number") from None
+    if origin in (tuple, list, frozenset, set):
+        return tuple(item.strip() for item in text.split(",") if item.strip())
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"{name}={text!r} is not JSON ({exc.msg}); write e.g. "
+                                 f"{name}='{{\"reports.*\": \"slow\"}}'") from None
+    if origin in (dict, Mapping) and not isinstance(value, dict):
+        raise ConfigurationError(f"{name}={text!r} must be a JSON object")
+    return value

@@ -9,7 +9,10 @@
     ├── ArgumentsNotSerializable      (also TypeError) a non-JSON argument or result
     ├── InvalidTaskOptions            (also ValueError) bad queue, priority, run_at, ...
     ├── DuplicateTaskName             (also ValueError) two tasks registered under one name
-    ├── EnqueueError                  the backend could not be reached or refused
+    ├── EnqueueError                  a task could not be sent: the backend could not be
+    │                                 reached or refused (``__cause__`` says which and why)
+    ├── StoreUnavailable              (also ConnectionError) the store or the engine's server did
+    │                                 not answer a read or a change (a driver error, translated)
     ├── TaskNotRegistered             (also LookupError) a task name nobody registered
     ├── ResultNotFound                (also LookupError) an id nobody knows
     ├── ScheduleNotFound              (also LookupError) a schedule name nobody stored
@@ -59,6 +62,14 @@ class DuplicateTaskName(TaskBridgeError, ValueError):
 
 class EnqueueError(TaskBridgeError):
     """The backend could not be reached or refused the task; nothing was written."""
+
+
+class StoreUnavailable(TaskBridgeError, ConnectionError):
+    """The store (or the engine's broker) did not answer: the server is down or restarting, the
+    URL points at nothing, the file cannot be read. Raised by every public call that reads or
+    changes state (``get_result``, ``Result.refresh/wait/cancel``, ``list``, ``count``,
+    ``failed``, ``bridge.schedules``, ...) in place of the driver's own error, which is its
+    ``__cause__``. Calls that send a task raise :class:`EnqueueError` instead."""
 
 
 class TaskNotRegistered(TaskBridgeError, LookupError):

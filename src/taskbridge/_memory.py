@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import concurrent.futures
 import heapq
 import itertools
 import threading
@@ -79,7 +81,16 @@ class MemoryBackend:
     def run_pending(self, bridge: Bridge, *, ignore_delays: bool = False) -> int:
         """Run waiting envelopes until none is due (all of them, with ``ignore_delays``),
         retries and chain steps included; returns how many ran. Re-entrant calls (a task that
-        waits on another) are no-ops."""
+        waits on another) are no-ops.
+
+        Called with an event loop running in this thread (an async test), the tasks run in a
+        helper thread while this one waits: an async task needs an event loop of its own."""
+        if _loop_running():
+            with concurrent.futures.ThreadPoolExecutor(1, "taskbridge-memory") as helper:
+                return helper.submit(self._drain, bridge, ignore_delays).result()
+        return self._drain(bridge, ignore_delays)
+
+    def _drain(self, bridge: Bridge, ignore_delays: bool) -> int:
         if getattr(self._draining, "active", False):
             return 0
         self._draining.active = True
@@ -128,6 +139,14 @@ class MemoryBackend:
 
     def close(self) -> None:
         return None
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _check_protocol(backend: MemoryBackend) -> Backend:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import importlib
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +20,10 @@ from taskbridge._stores import factories as store_factories
 from taskbridge._stores.base import StateStore, StoreFactory
 
 logger = logging.getLogger("taskbridge")
+
+#: URL schemes people write as if they were engines (``redis://``): transports an engine runs on.
+TRANSPORTS = frozenset({"redis", "rediss", "sqlite", "amqp", "amqps", "postgres", "postgresql"})
+
 
 class LoggingPlugin:
     """Logs every lifecycle event, with the task id, on the ``taskbridge`` logger."""
@@ -44,8 +50,14 @@ class LoggingPlugin:
 
     @hookspecs.hookimpl
     def taskbridge_retrying(self, record: Any) -> None:
+        error = record.error
+        run_at = record.run_at or time.time()
         logger.info(
-            "retrying %s [%s] after attempt %d", record.task_name, record.id, record.attempts
+            "retrying %s [%s] after attempt %d of %d (%s) in %.1fs, at %s",
+            record.task_name, record.id, record.attempts, record.max_attempts,
+            f"{error.type}: {error.message}" if error else "no error recorded",
+            max(0.0, run_at - time.time()),
+            dt.datetime.fromtimestamp(run_at, dt.UTC).isoformat(timespec="seconds"),
         )
 
     @hookspecs.hookimpl
@@ -93,6 +105,13 @@ def engine_factory(engine: str, *, url: BackendURL | None = None) -> BackendFact
     ``BackendNotFound`` naming what is installed and what to install."""
     engines = installed_engines()
     found = engines.get(engine)
+    if found is None and engine in TRANSPORTS and url is not None:
+        rest = url.redacted().split("://", 1)[1]
+        choices = ", ".join(f"'{e}+{engine}://{rest}'" for e in sorted(engines) if e != "memory")
+        raise BackendNotFound(
+            f"{url.redacted()!r} names a transport, not an engine: say which engine runs the "
+            f"tasks, e.g. {choices}; installed engines: {', '.join(sorted(engines)) or 'none'}"
+        )
     if found is None:
         source = f" (from {url.redacted()!r})" if url is not None else ""
         # By convention the distribution of engine X is taskbridge-X (ours are).

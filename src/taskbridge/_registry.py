@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from taskbridge._errors import DuplicateTaskName, TaskNotRegistered
+from taskbridge._errors import ConfigurationError, DuplicateTaskName, TaskNotRegistered
 
 if TYPE_CHECKING:
     from taskbridge._task import Task
@@ -67,6 +68,16 @@ def all_tasks() -> dict[str, Task[Any, Any]]:
 
 
 def import_modules(modules: tuple[str, ...] | list[str]) -> None:
-    """Import the modules that define tasks (the ``imports`` setting)."""
+    """Import the modules that define tasks (the ``imports`` setting); a module that cannot be
+    found is a ``ConfigurationError`` saying where it was looked for."""
     for module in modules:
-        importlib.import_module(module)
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not (module + ".").startswith(exc.name + "."):
+                raise  # the module exists; something it imports does not
+            raise ConfigurationError(
+                f"imports: cannot import {module!r} ({exc}); check the name in --imports / "
+                f"TASKBRIDGE_IMPORTS and that it is importable from {os.getcwd()} "
+                "(set PYTHONPATH, or install the package)"
+            ) from exc

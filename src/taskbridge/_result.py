@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from taskbridge._errors import TaskCanceled, TaskFailed
 from taskbridge._record import Attempt, ErrorInfo, ProgressEntry, Record
 from taskbridge._status import Status
+from taskbridge._unavailable import translated
 
 if TYPE_CHECKING:
     from taskbridge._bridge import Bridge
@@ -168,7 +169,8 @@ class Result:
 
     def refresh(self) -> Result:
         """Reload the record in place; returns ``self`` (``r.refresh().status``)."""
-        self._record = self._bridge.store.get(self._record.id)
+        with translated(self._bridge, f"read execution {self._record.id}"):
+            self._record = self._bridge.store.get(self._record.id)
         return self
 
     def _outcome(self) -> Any:
@@ -195,7 +197,8 @@ class Result:
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         waiter = getattr(self._bridge.store, "wait_for_final", None)
         if waiter is not None and not self._bridge.capabilities.in_process:
-            waiter(self._record.id, min(1.0, remaining if remaining is not None else 1.0))
+            with translated(self._bridge, f"wait for execution {self._record.id}"):
+                waiter(self._record.id, min(1.0, remaining if remaining is not None else 1.0))
         else:
             time.sleep(step if remaining is None else min(step, remaining))
 

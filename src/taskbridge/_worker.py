@@ -20,7 +20,7 @@ import attrs
 from taskbridge._backend import WorkerOptions
 from taskbridge._config import check_queue
 from taskbridge._errors import ConfigurationError, InvalidTaskOptions
-from taskbridge._execution import execute, recover_lost, reject, worker_name
+from taskbridge._execution import execute, recover_lost, reject
 from taskbridge._outage import ride_out
 from taskbridge._purge import Purger
 from taskbridge._status import WAITING
@@ -75,11 +75,11 @@ class Worker:
 
         The engine has already taken the message off its queue: when the store fails on the
         way, the envelope is delivered again once the store answers, if its attempt never
-        started, and this returns ``None``. ``name`` is the worker name recorded on the attempt
-        (``host:pid:thread`` by default).
+        started, and this returns ``None``. ``name`` is the worker name recorded on the attempt:
+        by default this worker's id, as ``taskbridge status`` lists it.
         """
         try:
-            return execute(self.bridge, envelope, worker=name or worker_name())
+            return execute(self.bridge, envelope, worker=name or self.id)
         except Exception as exc:  # only the store fails here: a task's own errors are recorded
             logger.warning("the store failed while running %s [%s]: %s", envelope.task_name,
                            envelope.id, exc)

@@ -27,11 +27,13 @@ from taskbridge._record import (
     record_for,
 )
 from taskbridge._registry import all_tasks as registered_tasks
+from taskbridge._schedules.calls import tick_arguments
 from taskbridge._status import FINAL, TRANSITIONS, WAITING, Status
 from taskbridge._stores.base import RecordFilter, StateStore, StoreFactory
 from taskbridge._stores.memory import MemoryStore
 from taskbridge._stores.sqlite import SQLiteStore, Statement
 from taskbridge._stores.transactional import Transaction, TransactionalStore
+from taskbridge._unavailable import driver_errors, translated
 from taskbridge._worker import Worker, current_worker, restored_signals, serving
 
 if TYPE_CHECKING:
@@ -83,6 +85,7 @@ __all__ = [
     "check_queue",
     "cli_commands",
     "current_worker",
+    "driver_errors",
     "dumps_json",
     "engine_factory",
     "execute",
@@ -100,8 +103,10 @@ __all__ = [
     "run_command",
     "same_origin_json",
     "serving",
+    "tick_arguments",
     "token_csrf",
     "transitions",
+    "translated",
     "worker_name",
 ]
 

@@ -178,7 +178,7 @@ def test_tasks_lists_tasks_and_schedules_with_next_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """tasks shows registered tasks and code schedules with their next run."""
-    periodic(Every(minutes=5), name="cli-every-5m")(add)
+    periodic(Every(minutes=5), name="cli-every-5m", args=(1, 2))(add)
     try:
         data = run_json(capsys, "tasks", "--url", "memory://")
         code, out, _ = run(capsys, "tasks", "--url", "memory://")
@@ -214,7 +214,7 @@ def test_schedules_action_on_an_unknown_name_is_one_line_exit_1(
     action: str, url: str, bridge: taskbridge.Bridge, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """pause, resume or remove of a schedule nobody stored exits 1 with one line naming it."""
-    bridge.schedules.add("known", add, Every(minutes=5))
+    bridge.schedules.add("known", add, Every(minutes=5), args=(1, 2))
     code, out, err = run(capsys, "schedules", action, "unknown", "--url", url)
     assert (code, out) == (1, "")
     assert err.startswith("taskbridge: error: no schedule named 'unknown'")

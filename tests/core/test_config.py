@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import string
+import threading
+from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from taskbridge import Bridge, ConfigurationError, InvalidTaskOptions, Settings
-from taskbridge._config import DEFAULT_URL, ENV_URL, BackendURL, check_queue
+from taskbridge._config import (
+    DEFAULT_URL,
+    ENV_URL,
+    BackendURL,
+    check_queue,
+    env_variable,
+    sqlite_files,
+)
 
 
 @pytest.mark.parametrize(
@@ -217,3 +227,84 @@ def test_routes_pick_the_first_matching_pattern() -> None:
     assert bridge.route("reports.daily") == "daily"
     assert bridge.route("reports.weekly") == "slow"
     assert bridge.route("emails.send") == "main"
+
+
+# -- environment variables --------------------------------------------------------------------
+
+
+def test_every_setting_has_an_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TASKBRIDGE_<SETTING> sets each setting: lists comma-separated, mappings as JSON."""
+    values = {
+        "TASKBRIDGE_URL": "memory://",
+        "TASKBRIDGE_IMPORTS": "json, os.path,,string",
+        "TASKBRIDGE_DEFAULT_QUEUE": "main",
+        "TASKBRIDGE_RESULT_TTL": "3600",
+        "TASKBRIDGE_IDEMPOTENCY_TTL": "60.5",
+        "TASKBRIDGE_ROUTES": '{"reports.*": "slow"}',
+        "TASKBRIDGE_HEARTBEAT_INTERVAL": "2",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings.resolve()
+    assert settings == Settings(
+        url="memory://", imports=("json", "os.path", "string"), default_queue="main",
+        result_ttl=3600.0, idempotency_ttl=60.5, routes={"reports.*": "slow"},
+        heartbeat_interval=2.0,
+    )
+    names = {env_variable(field.name) for field in attrs.fields(Settings)}
+    assert names == set(values), "a setting without its variable, or a variable too many"
+    assert Settings.resolve(default_queue="explicit").default_queue == "explicit"
+
+
+@pytest.mark.parametrize(("name", "value", "complaint"), [
+    ("TASKBRIDGE_RESULT_TTL", "a week", "is not a number"),
+    ("TASKBRIDGE_RESULT_TTL", "-5", "must be a positive number"),
+    ("TASKBRIDGE_ROUTES", "reports.*=slow", "is not JSON"),
+    ("TASKBRIDGE_ROUTES", '["slow"]', "must be a JSON object"),
+    ("TASKBRIDGE_ROUTES", '{"reports.*": "no spaces"}', "queue name"),
+    ("TASKBRIDGE_DEFAULT_QUEUE", "bad queue!", "queue name"),
+])
+def test_bad_environment_values_name_the_variable(
+    name: str, value: str, complaint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bad value is a ConfigurationError naming the variable, its value and the problem."""
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=complaint) as caught:
+        Settings.resolve()
+    assert str(caught.value).startswith(f"{name}={value!r}")
+
+
+def test_relative_sqlite_paths_of_a_framework_are_read_against_its_directory(
+    tmp_path: Path,
+) -> None:
+    """With framework_dir, relative SQLite paths in framework settings (the engine's and
+    ?store='s) are made absolute against that directory; absolute and other URLs stay."""
+    framework = {"URL": "huey+sqlite:///data/tasks.db?pool=process&store=sqlite:///s.db"}
+    settings = Settings.resolve(framework=framework, framework_dir=tmp_path)
+    assert settings.url == (f"huey+sqlite:///{tmp_path}/data/tasks.db?pool=process"
+                            f"&store=sqlite:///{tmp_path}/s.db")
+    assert sqlite_files(settings.url) == [tmp_path / "data" / "tasks.db", tmp_path / "s.db"]
+    for url in ("huey+sqlite:////abs/tasks.db", "rq+redis://host:6379/0", "memory://"):
+        assert Settings.resolve(framework={"URL": url}, framework_dir=tmp_path).url == url
+
+
+def test_a_relative_sqlite_store_keeps_its_file_after_a_chdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relative SQLite path is resolved once, when the bridge is made: a thread that opens
+    its connection after the process changed directory uses the same file."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    bridge = Bridge("memory://?store=sqlite:///state.db")
+    try:
+        bridge.store.put_schedule("probe", {"task": "x"})
+        monkeypatch.chdir(tmp_path / "b")
+        seen: list[object] = []
+        thread = threading.Thread(target=lambda: seen.append(bridge.store.get_schedule("probe")))
+        thread.start()
+        thread.join()
+        assert seen == [{"task": "x"}]
+        assert list((tmp_path / "b").iterdir()) == []
+    finally:
+        bridge.close()

@@ -11,7 +11,15 @@ from typing import Any, ClassVar
 
 import pytest
 
-from taskbridge import BackendNotFound, Bridge, ConfigurationError, RetryPolicy, hookimpl, task
+from taskbridge import (
+    BackendNotFound,
+    Bridge,
+    ConfigurationError,
+    RetryPolicy,
+    Status,
+    hookimpl,
+    task,
+)
 from taskbridge._config import BackendURL
 from taskbridge._memory import MemoryBackend
 from taskbridge._plugins import create_backend, installed_engines, plugin_manager
@@ -152,3 +160,44 @@ def test_the_command_line_help_imports_no_engine() -> None:
         "with contextlib.suppress(SystemExit):\n    main(['--help'])"
     )
     assert _engines_imported(code) == []
+
+
+@pytest.mark.parametrize(("url", "suggested"), [
+    ("redis://localhost:6379/0", ["rq+redis://localhost:6379/0",
+                                  "celery+redis://localhost:6379/0",
+                                  "huey+redis://localhost:6379/0"]),
+    ("redis://:s3cret@host/1", ["rq+redis://:***@host/1"]),
+    ("amqp://guest@host:5672//", ["celery+amqp://guest@host:5672//"]),
+])
+def test_a_transport_given_as_the_engine_suggests_the_engines(
+    url: str, suggested: list[str]
+) -> None:
+    """redis:// (a transport, not an engine) is a BackendNotFound suggesting rq+redis://,
+    celery+redis:// and huey+redis:// with the rest of the URL, password hidden."""
+    with pytest.raises(BackendNotFound, match="names a transport, not an engine") as caught:
+        Bridge(url)
+    for choice in suggested:
+        assert f"'{choice}'" in str(caught.value)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_the_retry_log_line_gives_the_error_the_delay_and_the_next_run(
+    bridge: Bridge, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The "retrying" line says which attempt of how many failed and why, how long until the
+    next one and when (its run_at)."""
+
+    @task(name="plugins.retries_later", retry=RetryPolicy(max_attempts=3, backoff=90))
+    def retries_later() -> None:
+        raise ConnectionError("mail server down")
+
+    caplog.set_level(logging.INFO, logger="taskbridge")
+    result = retries_later.using(bridge=bridge).enqueue()
+    bridge.drive()
+    run_at = result.refresh().run_at
+    assert result.status is Status.RETRYING and run_at is not None
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
+    assert f"[{result.id}] after attempt 1 of 3 (ConnectionError: mail server down)" in line
+    delay = float(line.split(" in ")[1].split("s,")[0])
+    assert 88 <= delay <= 90
+    assert line.endswith(f"at {run_at.isoformat(timespec='seconds')}")

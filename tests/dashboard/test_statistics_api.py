@@ -93,6 +93,22 @@ def test_health_answers_503_when_the_store_is_down() -> None:
     assert report["ok"] is False and report["store"].startswith("unreachable")
 
 
+@pytest.mark.parametrize("path", ["/api/executions", "/api/executions/x", "/api/statistics",
+                                  "/api/schedules"])
+def test_api_answers_503_not_500_when_the_store_is_down(path: str) -> None:
+    """Any API call on an unreachable store is a 503 problem saying what did not answer."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = Bridge(f"memory://?store=redis://127.0.0.1:{port}/0")
+    try:
+        response = Api(Handler(down, authorize=allow_everyone)).call("GET", path)
+    finally:
+        down.close()
+    assert response.status == 503, response.body[:500]
+    assert b"did not answer" in response.body and b"127.0.0.1" in response.body
+
+
 def test_metrics_expose_executions_queues_durations_and_workers(bridge: Bridge, api: Api) -> None:
     """/metrics is Prometheus text with executions by task and status, depths and durations."""
     pytest.importorskip("prometheus_client")

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from taskbridge import Bridge
+from taskbridge import Bridge, StoreUnavailable
 from taskbridge._dashboard import pages
 from taskbridge._dashboard.messages import Request, Response, json_response, problem_response
 from taskbridge._dashboard.operations import ExecutionQuery, Executions, health
@@ -24,6 +24,7 @@ from taskbridge._dashboard.queries import ExecutionQueries, queries_for
 from taskbridge._dashboard.schedules import Schedules
 from taskbridge._dashboard.security import same_origin_json
 from taskbridge._dashboard.statistics import Statistics
+from taskbridge.plugin import translated
 
 logger = logging.getLogger("taskbridge.dashboard")
 MAX_BODY = 1 << 20
@@ -97,9 +98,12 @@ class Handler:
             denied = self.authorize(request)
             if denied is not None:
                 return denied
-            response = self._route(request)
+            with translated(self.bridge, f"answer {request.method} {request.path}"):
+                response = self._route(request)
         except Problem as problem:
             response = problem_response(problem)
+        except StoreUnavailable as exc:
+            response = problem_response(Problem(503, str(exc)))
         except Exception:
             logger.exception("dashboard: %s %s failed", request.method, request.path)
             response = problem_response(Problem(500, "internal error; see the server's log"))

@@ -27,7 +27,7 @@ from taskbridge import (
 from taskbridge._dashboard import views
 from taskbridge._dashboard.problems import Problem, bad_request, conflict, not_found
 from taskbridge._dashboard.queries import ExecutionQueries, queries_for
-from taskbridge.plugin import check_queue, registered_tasks
+from taskbridge.plugin import check_queue, registered_tasks, tick_arguments
 
 NEXT_RUNS = 5
 LAST_EXECUTIONS = 5
@@ -319,11 +319,12 @@ class Schedules:
             raise conflict(f"task {entry.task!r} is not registered in this process; start the "
                            "dashboard with --imports naming the module that defines it")
         now = time.time()
+        args, kwargs = tick_arguments(task, int(now), entry.args, entry.kwargs)
         try:
             result = task.using(
                 bridge=self.bridge, queue=entry.queue, priority=entry.priority,
                 idempotency_key=f"schedule:{name}:run-{int(now * 1000)}",
-            ).enqueue(int(now), *entry.args, **entry.kwargs)
+            ).enqueue(*args, **kwargs)
         except TaskBridgeError as exc:
             raise Problem(503, f"could not enqueue {entry.task}: {exc}") from None
         return {"id": result.id}

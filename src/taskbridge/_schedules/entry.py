@@ -48,9 +48,10 @@ def _optional_priority(value: int | None) -> int | None:
 class ScheduleEntry:
     """A named schedule: which task runs, when, and with what.
 
-    The task receives the tick's Unix timestamp as its first argument, then ``args`` and
-    ``kwargs``. ``catch_up`` runs every tick missed while no scheduler ran (up to
-    ``MAX_CATCH_UP``) instead of only the latest one.
+    The task receives ``args`` and ``kwargs``, and the tick's Unix timestamp if it declares a
+    ``timestamp`` parameter (first positionally, else by keyword: see
+    :mod:`taskbridge._schedules.calls`). ``catch_up`` runs every tick missed while no
+    scheduler ran (up to ``MAX_CATCH_UP``) instead of only the latest one.
     """
 
     name: str = attrs.field(validator=lambda i, a, v: check_name(v))

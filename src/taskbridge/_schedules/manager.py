@@ -20,10 +20,12 @@ import attrs
 
 from taskbridge import _registry
 from taskbridge._errors import InvalidTaskOptions, ScheduleNotFound, TaskBridgeError
+from taskbridge._schedules.calls import check_call
 from taskbridge._schedules.entry import ScheduleEntry, check_name, check_schedule
 from taskbridge._schedules.registry import code_schedules
 from taskbridge._schedules.values import Schedule
 from taskbridge._task import Task
+from taskbridge._unavailable import translating
 
 if TYPE_CHECKING:
     from taskbridge._bridge import Bridge
@@ -32,6 +34,9 @@ logger = logging.getLogger("taskbridge.schedules")
 
 #: Store entries under this prefix hold scheduler state, not schedules.
 STATE_PREFIX = "~tick:"
+#: Names starting with this are schedulers' bookkeeping (ticks, presence): schedule names
+#: start with a letter or digit.
+BOOKKEEPING = "~"
 
 
 class ScheduleManager:
@@ -45,6 +50,7 @@ class ScheduleManager:
         self.store = bridge.store
         self._warned: set[tuple[str, str]] = set()
 
+    @translating("store a schedule")
     def add(
         self,
         name: str,
@@ -68,6 +74,7 @@ class ScheduleManager:
             args=args, kwargs=dict(kwargs or {}), queue=queue, priority=priority,
             catch_up=catch_up, paused=paused, since=now,
         )
+        _check_calls(entry, task if isinstance(task, Task) else None)
         if entry.schedule.next_after(dt.datetime.fromtimestamp(now, dt.UTC)) is None:
             raise InvalidTaskOptions(
                 f"schedule {name!r} ({entry.schedule.describe()}) has no tick after now"
@@ -76,6 +83,7 @@ class ScheduleManager:
         self.store.delete_schedule(STATE_PREFIX + name)
         return entry
 
+    @translating("read a schedule")
     def get(self, name: str) -> ScheduleEntry | None:
         """The stored schedule ``name``, or ``None``."""
         data = self.store.get_schedule(check_name(name))
@@ -83,13 +91,14 @@ class ScheduleManager:
             return None
         return ScheduleEntry.from_data(name, data, self.store.get_schedule(STATE_PREFIX + name))
 
+    @translating("list schedules")
     def list(self) -> builtins.list[ScheduleEntry]:
         """Every stored schedule, by name. One that cannot be read (written by hand, or by
         another version) is skipped with a warning, so it never stops the others."""
         stored = self.store.list_schedules()
         entries = []
         for name, data in sorted(stored.items()):
-            if name.startswith(STATE_PREFIX):
+            if name.startswith(BOOKKEEPING):
                 continue
             try:
                 entries.append(ScheduleEntry.from_data(name, data, stored.get(STATE_PREFIX + name)))
@@ -110,6 +119,7 @@ class ScheduleManager:
             raise ScheduleNotFound(f"no schedule named {name!r}; stored schedules: {known}")
         return entry
 
+    @translating("change a schedule")
     def update(self, name: str, **changes: Any) -> ScheduleEntry:
         """Change some of a schedule's fields (task, schedule, args, kwargs, queue, priority,
         catch_up, paused); :class:`ScheduleNotFound` if none is stored under ``name``."""
@@ -128,6 +138,8 @@ class ScheduleManager:
             # Ticks missed while paused are skipped, not caught up.
             changes["since"] = time.time()
         updated = attrs.evolve(entry, **changes)
+        if {"task", "args", "kwargs"} & set(changes):
+            _check_calls(updated)
         self.store.put_schedule(name, updated.to_data())
         return updated
 
@@ -139,12 +151,14 @@ class ScheduleManager:
         """Enqueue ``name``'s ticks again, from the next one after now."""
         return self.update(name, paused=False)
 
+    @translating("remove a schedule")
     def remove(self, name: str) -> bool:
         """Delete schedule ``name``; False if there was none. A ``@periodic`` schedule comes
         back when a scheduler restarts: pause it, or remove the decorator."""
         self.store.delete_schedule(STATE_PREFIX + check_name(name))
         return self.store.delete_schedule(name)
 
+    @translating("store the @periodic schedules")
     def sync_code_schedules(self, entries: Mapping[str, ScheduleEntry] | None = None) -> None:
         """Copy ``@periodic`` declarations into the store, keeping each one's paused flag and
         tick history (what schedulers do at startup)."""
@@ -157,11 +171,13 @@ class ScheduleManager:
             if stored != merged.to_data():
                 self.store.put_schedule(name, merged.to_data())
 
+    @translating("read a schedule's last tick")
     def last_tick(self, name: str) -> int | None:
         """The last tick a scheduler enqueued for ``name``."""
         state = self.store.get_schedule(STATE_PREFIX + name)
         return None if state is None else state.get("last_tick")
 
+    @translating("record a schedule's tick")
     def record_tick(self, name: str, tick: int) -> None:
         """Move ``name``'s last enqueued tick forward to ``tick`` (never backwards)."""
         last = self.last_tick(name)
@@ -170,3 +186,12 @@ class ScheduleManager:
 
     def task_for(self, entry: ScheduleEntry) -> Task[Any, Any]:
         return _registry.lookup(entry.task)
+
+
+def _check_calls(entry: ScheduleEntry, task: Task[Any, Any] | None = None) -> None:
+    """Refuse arguments that do not fit the task with its tick, before anything is stored.
+    A task this process does not know (its module is imported by workers only) cannot be
+    checked here; the scheduler warns about it if it is still unknown at tick time."""
+    task = task or _registry.all_tasks().get(entry.task)
+    if task is not None:
+        check_call(entry.name, task, entry.args, entry.kwargs)

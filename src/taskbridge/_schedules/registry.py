@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from taskbridge._errors import InvalidTaskOptions
+from taskbridge._schedules.calls import check_call
 from taskbridge._schedules.entry import ScheduleEntry, check_schedule
 from taskbridge._schedules.values import Schedule
 from taskbridge._task import Task
@@ -28,7 +29,10 @@ def periodic(
     """Run the decorated task on ``schedule``; stack it above ``@task``.
 
     The schedule is named ``name`` (the task's name by default) and is copied into the
-    bridge's store when a scheduler starts; pausing it there survives restarts.
+    bridge's store when a scheduler starts; pausing it there survives restarts. The task gets
+    the tick's Unix time only if it declares a ``timestamp`` parameter (see
+    :mod:`taskbridge._schedules.calls`); ``args`` and ``kwargs`` are checked against its
+    signature now.
     """
     check_schedule(schedule)
 
@@ -42,6 +46,7 @@ def periodic(
             kwargs=dict(kwargs or {}), queue=queue, priority=priority, catch_up=catch_up,
             source="code",
         )
+        check_call(entry.name, target, entry.args, entry.kwargs)
         with _lock:
             existing = _code_schedules.get(entry.name)
             if existing is not None and existing.task != entry.task:

@@ -15,6 +15,7 @@ last tick enqueued) in the store and never consider a tick at or below it.
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import logging
 import math
@@ -28,7 +29,9 @@ import attrs
 from taskbridge._envelope import new_id
 from taskbridge._errors import TaskBridgeError, TaskNotRegistered
 from taskbridge._result import Result
+from taskbridge._schedules.calls import tick_arguments
 from taskbridge._schedules.entry import ScheduleEntry
+from taskbridge._schedules.health import Presence
 from taskbridge._schedules.manager import ScheduleManager
 
 if TYPE_CHECKING:
@@ -126,11 +129,12 @@ class Scheduler:
         store, claim = self.bridge.store, claim_key(entry.name, tick)
         if not store.lease(claim, self.id, now=time.time(), ttl=TAKEOVER_AFTER):
             return None
+        args, kwargs = tick_arguments(task, tick, entry.args, entry.kwargs)
         try:
             result = task.using(
                 bridge=self.bridge, idempotency_key=tick_key(entry.name, tick),
                 queue=entry.queue, priority=entry.priority,
-            ).enqueue(tick, *entry.args, **entry.kwargs)
+            ).enqueue(*args, **kwargs)
         except TaskBridgeError as exc:
             store.release_lease(claim, self.id)  # so the tick is tried again
             logger.warning("schedule %r: tick %d not enqueued, will retry: %s",
@@ -160,13 +164,20 @@ class Scheduler:
     def run(self, stop: threading.Event) -> None:
         """Sync the ``@periodic`` schedules into the store, then loop until ``stop`` is set."""
         self.schedules.sync_code_schedules()
-        logger.info("scheduler started on %s", self.bridge.url.redacted())
+        presence = Presence(self.bridge)
+        logger.info("scheduler %s started on %s", presence.id, self.bridge.url.redacted())
+        started = False
         while not stop.is_set():
             try:
-                self.run_once()
+                if not started:
+                    presence.start()
+                    started = True
+                presence.beat(self.run_once())
                 delay = self.seconds_until_next()
             except Exception:  # a store outage must not end the scheduler
                 logger.warning("scheduler loop failed; retrying", exc_info=True)
                 delay = self.max_sleep
             stop.wait(delay)
+        with contextlib.suppress(Exception):
+            presence.stop()
         logger.info("scheduler stopped")

@@ -143,8 +143,10 @@ class SQLiteStore(TransactionalStore):
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = checked_path(path)
-        self.location = repr(str(self.path))
-        self.connections = Connections(self.path)
+        self.location = repr(str(self.path.absolute()))
+        # Opened by absolute path, resolved now: a process that changes directory later (a
+        # worker's own chdir) keeps the same file in every thread's connection.
+        self.connections = Connections(self.path.absolute())
         # executescript would commit any open transaction, so statements run one by one.
         with self.connections.write() as conn:
             for statement in _SCHEMA.split(";"):

@@ -8,19 +8,32 @@ Read commands take ``--json`` for scripts.
 from __future__ import annotations
 
 import argparse
+import io
 import logging
+import os
+import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
 from taskbridge._bridge import Bridge
-from taskbridge._config import BackendURL
+from taskbridge._config import BackendURL, Settings
 from taskbridge._dashboard import command as dashboard
 from taskbridge._errors import ConfigurationError, TaskBridgeError
-from taskbridge.cli._executions import cmd_failed, cmd_inspect, cmd_purge, cmd_status
-from taskbridge.cli._output import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, error
+from taskbridge._unavailable import translated
+from taskbridge.cli._executions import cmd_failed, cmd_inspect, cmd_purge
+from taskbridge.cli._output import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    EXIT_USAGE,
+    OutputClosed,
+    fail,
+    require_databases,
+)
 from taskbridge.cli._schedules import cmd_schedules_add, cmd_schedules_list, schedule_action
+from taskbridge.cli._status import cmd_status
 from taskbridge.cli._tasks import cmd_capabilities, cmd_tasks
 from taskbridge.cli._workers import cmd_scheduler, cmd_worker
 
@@ -64,16 +77,20 @@ def build_parser(prog: str = "taskbridge") -> argparse.ArgumentParser:
     worker = command("worker", cmd_worker)
     worker.add_argument("-c", "--concurrency", type=int, default=1)
     worker.add_argument("-q", "--queue", dest="queues", action="append",
-                        help="queue to consume (repeatable; default: the default queue)")
+                        help="queue to consume (repeatable; default: every queue known: the "
+                        "default queue, the routes' and the imported tasks')")
     worker.add_argument("--pool", help="engine-specific pool/worker class")
 
     scheduler = command("scheduler", cmd_scheduler)
     scheduler.add_argument("--max-sleep", type=float, default=1.0, metavar="SECONDS",
                            help="longest sleep between store reads (default 1)")
 
-    command("status", cmd_status, as_json)
-    command("inspect", cmd_inspect, as_json).add_argument("id", help="execution id")
-    failed = command("failed", cmd_failed, as_json)
+    # Read commands act on a store that exists: they never create an SQLite file.
+    reads = argparse.ArgumentParser(add_help=False)
+    reads.set_defaults(reads_only=True)
+    command("status", cmd_status, as_json, reads)
+    command("inspect", cmd_inspect, as_json, reads).add_argument("id", help="execution id")
+    failed = command("failed", cmd_failed, as_json, reads)
     retry = failed.add_mutually_exclusive_group()
     retry.add_argument("--retry", metavar="ID", help="re-enqueue one failed execution")
     retry.add_argument("--retry-all", action="store_true",
@@ -87,7 +104,7 @@ def build_parser(prog: str = "taskbridge") -> argparse.ArgumentParser:
         "--older-than", type=_seconds, metavar="SECONDS",
         help="remove every finished execution this old (default: those past result_ttl, "
              "FAILED ones past failed_ttl)")
-    command("tasks", cmd_tasks, as_json)
+    command("tasks", cmd_tasks, as_json, reads)
     command("capabilities", cmd_capabilities, as_json).set_defaults(needs_bridge=False)
     dashboard.add_arguments(command("dashboard", dashboard.cmd_dashboard))
 
@@ -112,8 +129,8 @@ def build_parser(prog: str = "taskbridge") -> argparse.ArgumentParser:
     add.add_argument("--catch-up", action="store_true", help="run missed ticks after downtime")
     add.add_argument("--paused", action="store_true", help="add it paused")
     for action in ("pause", "resume", "remove"):
-        command(action, schedule_action(action), parent=actions).add_argument("name")
-    command("list", cmd_schedules_list, as_json, parent=actions)
+        command(action, schedule_action(action), reads, parent=actions).add_argument("name")
+    command("list", cmd_schedules_list, as_json, reads, parent=actions)
     return parser
 
 
@@ -140,6 +157,10 @@ def run_command(
     With ``bridge`` (a framework adapter's, configured from its settings), commands use it
     unless ``--url`` or ``--imports`` override its settings; the caller keeps it open.
     ``prog`` names the command in usage and help (``flask taskbridge``).
+
+    No traceback reaches the user: errors are one ``taskbridge: error: ...`` line on stderr
+    (and, with ``--json``, ``{"error": {"type", "message"}}`` on stdout); ``-v`` adds the
+    traceback of an unexpected one.
     """
     parser = build_parser(prog)
     args = parser.parse_args(argv)
@@ -150,22 +171,41 @@ def run_command(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        code = _run(args, bridge)
+        sys.stdout.flush()
+        return code
+    except (BrokenPipeError, OutputClosed):
+        # The reader stopped reading (``taskbridge tasks --json | head``): not our error.
+        _discard_stdout()
+        return EXIT_OK
+    except Exception as exc:
+        if args.verbose:
+            traceback.print_exc()
+        return fail(args, exc, EXIT_PROBLEM,
+                    hint="" if args.verbose else " (run with -v for the traceback)")
+
+
+def _run(args: argparse.Namespace, bridge: Bridge | None) -> int:
+    used: Bridge | None = None
+    try:
         if args.url is not None:
             BackendURL.parse(args.url)
+        if getattr(args, "reads_only", False):
+            require_databases(Settings.resolve(url=args.url).url)
         if not getattr(args, "needs_bridge", True):
             return int(args.func(args))
         used = _bridge_for(args, bridge)
     except ConfigurationError as exc:
-        error(exc)
-        return EXIT_USAGE
+        return fail(args, exc, EXIT_USAGE)
     except TaskBridgeError as exc:
-        error(exc)
-        return EXIT_PROBLEM
+        return fail(args, exc, EXIT_PROBLEM)
     try:
-        return int(args.func(used, args))
+        with translated(used, f"run 'taskbridge {args.command}'"):
+            return int(args.func(used, args))
+    except ConfigurationError as exc:
+        return fail(args, exc, EXIT_USAGE)
     except TaskBridgeError as exc:
-        error(exc)
-        return EXIT_PROBLEM
+        return fail(args, exc, EXIT_PROBLEM)
     finally:
         if used is not bridge:
             used.close()
@@ -180,6 +220,15 @@ def _bridge_for(args: argparse.Namespace, given: Bridge | None) -> Bridge:
     if not overrides:
         return given
     return Bridge(settings=attrs.evolve(given.settings, **overrides))
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The commands about executions: ``status``, ``inspect`` and ``failed``."""
+"""The commands about executions: ``inspect`` and ``failed``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from rich.progress import Progress
 from rich.table import Table
 
-from taskbridge import _registry
 from taskbridge._errors import TaskBridgeError
 from taskbridge._record import Record
 from taskbridge._status import Status
@@ -18,48 +17,6 @@ from taskbridge.cli._output import EXIT_OK, EXIT_PROBLEM, console, emit, table, 
 
 if TYPE_CHECKING:
     from taskbridge._bridge import Bridge
-
-
-def _queues(bridge: Bridge, workers: list[dict[str, Any]]) -> list[str]:
-    names = {bridge.settings.default_queue, *bridge.settings.routes.values()}
-    names.update(t.queue for t in _registry.all_tasks().values() if t.queue)
-    for worker in workers:
-        names.update(worker.get("queues") or ())
-    return sorted(names)
-
-
-def cmd_status(bridge: Bridge, args: argparse.Namespace) -> int:
-    """Show whether the backend answers, queue depths, live workers and the failed count.
-
-    Exits 1 when the backend or its store cannot be reached (failed tasks are reported, not
-    an error: use ``taskbridge failed`` to act on them).
-    """
-    report: dict[str, Any] = {"url": bridge.url.redacted(), "engine": bridge.url.engine}
-    try:
-        bridge.store.ping()
-        workers = bridge.store.workers()
-        report["queues"] = {q: bridge.backend.queue_depth(q) for q in _queues(bridge, workers)}
-        report["workers"] = workers
-        report["failed"] = bridge.count(status=Status.FAILED, include_retried=False)
-        report["reachable"], report["error"] = True, None
-    except Exception as exc:  # any driver error means "unreachable" here
-        report.update(reachable=False, error=f"{type(exc).__name__}: {exc}")
-
-    def render() -> Table:
-        if not report["reachable"]:
-            return table("taskbridge status", ["backend", "reachable", "error"],
-                         [[report["url"], "no", report["error"]]])
-        out = table("taskbridge status", ["what", "value"], [
-            ["backend", report["url"]], ["reachable", "yes"], ["failed tasks", report["failed"]],
-            ["workers", len(report["workers"])],
-            *[[f"queue {q}", depth] for q, depth in report["queues"].items()],
-            *[[f"worker {w.get('id')}", ", ".join(w.get("queues") or ())]
-              for w in report["workers"]],
-        ])
-        return out
-
-    emit(args, report, render)
-    return EXIT_OK if report["reachable"] else EXIT_PROBLEM
 
 
 def record_data(record: Record) -> dict[str, Any]:
@@ -129,7 +86,9 @@ def cmd_failed(bridge: Bridge, args: argparse.Namespace) -> int:
     if args.retry_all:
         return _retry_all(bridge, args)
     flt = _dead_letters(args)
-    records = bridge.store.list(flt, limit=args.limit)
+    # The store lists by enqueue time; the table's order is its "finished" column's.
+    records = sorted(bridge.store.list(flt, limit=args.limit),
+                     key=lambda r: r.finished_at or 0.0, reverse=True)
     emit(args, [record_data(r) for r in records], lambda: table(
         f"failed tasks ({bridge.store.count(flt)})",
         ["id", "task", "queue", "finished", "attempts", "error"],

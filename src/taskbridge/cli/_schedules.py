@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from taskbridge import _registry
 from taskbridge._errors import InvalidTaskOptions, ScheduleNotFound
+from taskbridge._schedules.calls import registered_task
 from taskbridge._schedules.values import At, Cron, Schedule, Solar, parse_every
 from taskbridge.cli._output import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, emit, error, table, when
 
@@ -53,10 +52,13 @@ def _schedule_from_args(args: argparse.Namespace) -> Schedule:
 
 
 def cmd_schedules_add(bridge: Bridge, args: argparse.Namespace) -> int:
-    """Add (or replace) a schedule in the store; running schedulers pick it up."""
+    """Add (or replace) a schedule in the store; running schedulers pick it up.
+
+    The task must be registered here (``--imports``), so that a misspelt name or arguments
+    that do not fit its signature are refused now (exit 2), not at every tick."""
     try:
         entry = bridge.schedules.add(
-            args.name, args.task, _schedule_from_args(args),
+            args.name, registered_task(args.name, args.task), _schedule_from_args(args),
             args=_json_arg(args.args, list, "--args"),
             kwargs=_json_arg(args.kwargs, dict, "--kwargs"),
             queue=args.queue, priority=args.priority, catch_up=args.catch_up, paused=args.paused,
@@ -64,9 +66,6 @@ def cmd_schedules_add(bridge: Bridge, args: argparse.Namespace) -> int:
     except (InvalidTaskOptions, TypeError) as exc:  # a bad argument is a usage error
         error(exc)
         return EXIT_USAGE
-    if args.task not in _registry.all_tasks():
-        print(f"taskbridge: note: task {args.task!r} is not registered in this process; "
-              "make sure the scheduler and workers import it (--imports)", file=sys.stderr)
     print(f"added schedule {entry.name!r}: {entry.task} {entry.schedule.describe()}")
     return EXIT_OK
 

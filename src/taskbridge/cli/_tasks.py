@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,10 @@ def cmd_tasks(bridge: Bridge, args: argparse.Namespace) -> int:
         )
 
     emit(args, {"tasks": tasks, "schedules": schedules}, render)
+    if not tasks:
+        print("taskbridge: note: no task is registered in this process: name the modules that "
+              "define your tasks with --imports myapp.tasks or TASKBRIDGE_IMPORTS=myapp.tasks",
+              file=sys.stderr)
     return EXIT_OK
 
 

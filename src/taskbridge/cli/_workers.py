@@ -7,6 +7,7 @@ import signal
 import threading
 from typing import Any
 
+from taskbridge import _registry
 from taskbridge._backend import WorkerOptions
 from taskbridge._bridge import Bridge
 from taskbridge._worker import run_worker
@@ -21,10 +22,22 @@ def _on_stop_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
+def known_queues(bridge: Bridge) -> list[str]:
+    """The queues this process knows of: the default queue, the routes' and those of the
+    registered tasks (``--imports``)."""
+    names = {bridge.settings.default_queue, *bridge.settings.routes.values()}
+    names.update(t.queue for t in _registry.all_tasks().values() if t.queue)
+    return sorted(names)
+
+
 def cmd_worker(bridge: Bridge, args: argparse.Namespace) -> int:
-    """Run the engine's own worker until SIGTERM/SIGINT."""
+    """Run the engine's own worker until SIGTERM/SIGINT.
+
+    Without ``-q`` it consumes every queue it knows of: the default queue, the routes' and
+    those of the tasks its ``--imports`` register.
+    """
     options = WorkerOptions(
-        queues=tuple(args.queues or [bridge.settings.default_queue]),
+        queues=tuple(args.queues or known_queues(bridge)),
         concurrency=args.concurrency,
         pool=args.pool,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -111,8 +112,15 @@ class MemoryKit:
 
     def run_pending(self) -> int:
         """Run everything waiting, retries and chain steps included, without waiting out
-        delays; returns how many attempts ran."""
+        delays; returns how many attempts ran. From async code (a pytest-asyncio test) it
+        works too, blocking the event loop while the tasks run: prefer ``arun_pending``."""
         return self.backend.run_pending(self.bridge, ignore_delays=True)
+
+    async def arun_pending(self) -> int:
+        """``run_pending`` for async tests: ``await taskbridge_memory.arun_pending()``. The
+        tasks run in a worker thread (async ones on an event loop of their own), so the
+        test's event loop keeps running meanwhile."""
+        return await asyncio.to_thread(self.run_pending)
 
     def reset(self) -> None:
         """Forget every job and every waiting message."""

@@ -4,7 +4,6 @@ where Celery refuses a message, each made to report it in taskbridge's store."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 
@@ -79,7 +78,8 @@ def run_envelope(task: Task, *args: Any, **kwargs: Any) -> None:
         report_rejected(request_id, reason)
         raise Reject(reason, requeue=False) from exc
     try:
-        execute(worker.bridge, envelope, worker=f"{task.request.hostname}:{os.getpid()}")
+        # Named by the worker's id, as `taskbridge status` lists it (forked children share it).
+        execute(worker.bridge, envelope, worker=worker.id)
     except Exception as exc:
         # Only a broken store gets here: the broker still holds the message (late acks), so
         # it is handed back, to run once the store is up again.

@@ -78,7 +78,8 @@ class HueyBackend:
                 f"{self.url.redacted()}: the huey backend runs on 'sqlite' or 'redis', not "
                 f"{self.url.transport!r}; use huey+sqlite:///tasks.db or huey+redis://host:6379/0"
             )
-        self.path = sqlite_path(self.url)
+        # Resolved once, now: a worker that changes directory keeps the same file.
+        self.path = sqlite_path(self.url).absolute()
 
     def _natural_store(self) -> StateStore:
         try:

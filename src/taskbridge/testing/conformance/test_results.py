@@ -204,3 +204,15 @@ def test_attempt_history_measures_cpu_and_peak_memory(backend: Harness) -> None:
     [attempt] = result.attempt_history
     assert attempt.cpu_time is not None and attempt.cpu_time >= 0.25
     assert attempt.peak_memory is None or attempt.peak_memory >= 48 * 1024 * 1024
+
+
+def test_an_execution_names_its_worker_as_the_worker_announces_itself(backend: Harness) -> None:
+    """record.worker is the id of the worker that ran it, as the store's worker list (and
+    `taskbridge status`) shows it, with the pool that worker really runs."""
+    if backend.in_process:
+        pytest.skip(f"{backend.engine} runs tasks in the producer's process, with no worker")
+    result = add.enqueue(1, 1)
+    backend.finish(result)
+    announced = {w["id"]: w for w in backend.bridge.store.workers()}
+    assert result.record.worker in announced, (result.record.worker, sorted(announced))
+    assert announced[result.record.worker]["pool"] in backend.bridge.backend.pools
