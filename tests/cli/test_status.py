@@ -81,7 +81,9 @@ def test_status_warns_about_a_queue_no_worker_consumes(
     project.enqueue("statusprobe.send", "a@example.org")
     project.enqueue("statusprobe.plain")
     report = status(capsys)
-    assert report["queues"] == {"default": 1, "emails": 1, "reports": 0}
+    # Tasks other test modules registered in this process bring their queues too.
+    ours = {queue: report["queues"][queue] for queue in ("default", "emails", "reports")}
+    assert ours == {"default": 1, "emails": 1, "reports": 0}
     assert [w for w in report["warnings"] if "queue" in w] == [
         "queue 'emails' has 1 waiting task(s) and no worker consumes it: start one with "
         "'taskbridge worker -q emails'"]

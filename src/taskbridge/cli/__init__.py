@@ -186,11 +186,11 @@ def run_command(
 
 
 def _run(args: argparse.Namespace, bridge: Bridge | None) -> int:
-    used: Bridge | None = None
     try:
         if args.url is not None:
             BackendURL.parse(args.url)
-        if getattr(args, "reads_only", False):
+        # A given bridge's store is open already; a new one must not create a database.
+        if getattr(args, "reads_only", False) and (bridge is None or args.url is not None):
             require_databases(Settings.resolve(url=args.url).url)
         if not getattr(args, "needs_bridge", True):
             return int(args.func(args))

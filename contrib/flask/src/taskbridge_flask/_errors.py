@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Flask, Response, current_app, has_app_context
-from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import InternalServerError
+from flask import Flask, Response, current_app
 
 from taskbridge import (
     EnqueueError,
     ResultNotFound,
     ScheduleNotFound,
+    StoreUnavailable,
     TaskBridgeError,
     TaskNotRegistered,
 )
@@ -44,41 +41,15 @@ def taskbridge_error(error: TaskBridgeError) -> Response:
     is a bug in the view (500, logged, details kept out of the response)."""
     if isinstance(error, _NOT_FOUND):
         return problem(404, str(error))
-    if isinstance(error, EnqueueError):
+    if isinstance(error, EnqueueError | StoreUnavailable):
         current_app.logger.warning("taskbridge: %s", error)
-        return unavailable(error)
+        return unavailable(error.__cause__ or error)
     current_app.logger.error("taskbridge error in a view", exc_info=error)
     return problem(500, f"internal error ({type(error).__name__}); see the server's log")
 
 
-def store_unreachable(error: BaseException) -> bool:
-    """Whether ``error`` is the current bridge's store saying it cannot be reached now."""
-    if not has_app_context():
-        return False
-    from taskbridge import get_bridge
-
-    transient = getattr(get_bridge().store, "transient_errors", ())
-    return bool(transient) and isinstance(error, transient)
-
-
 def register(app: Flask) -> None:
-    """Answer taskbridge errors, and a store's driver errors meaning "unreachable" (a Redis
-    connection refused while reading a result), with problem responses.
-
-    The store's errors reach Flask unhandled, as a 500; a 500 handler registered earlier still
-    answers every other one. With ``PROPAGATE_EXCEPTIONS`` (testing, debug) Flask re-raises
-    them before any handler runs.
-    """
+    """Answer taskbridge errors raised in the app's views with problem responses. A store or
+    broker that does not answer is ``EnqueueError`` or ``StoreUnavailable`` (the core translates
+    driver errors); a 500 handler the app registered stays for every other error."""
     app.register_error_handler(TaskBridgeError, taskbridge_error)
-    earlier: Any = app.error_handler_spec[None].get(500, {}).get(InternalServerError)
-
-    def server_error(error: InternalServerError) -> ResponseReturnValue:
-        cause = error.original_exception
-        if cause is not None and store_unreachable(cause):
-            return unavailable(cause)
-        if earlier is None:
-            return error
-        answer: ResponseReturnValue = current_app.ensure_sync(earlier)(error)
-        return answer
-
-    app.register_error_handler(InternalServerError, server_error)
