@@ -18,6 +18,7 @@ from taskbridge._json import dumps as dumps_json
 from taskbridge._json import loads as loads_json
 from taskbridge._json import loads_outline as loads_json_outline
 from taskbridge._outage import ride_out
+from taskbridge._outcomes import AttemptFailed
 from taskbridge._plugins import engine_factory, installed_engines, installed_stores, open_store
 from taskbridge._record import ErrorInfo, Record
 from taskbridge._registry import all_tasks as registered_tasks
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALLOWED_COMMANDS",
+    "AttemptFailed",
     "Backend",
     "BackendFactory",
     "BackendURL",
