@@ -7,11 +7,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+from celery import Celery
 from taskbridge_celery.testing import AMQP, amqp_available
 
 from taskbridge import Bridge
@@ -36,7 +39,7 @@ class Worker:
     """``python -m taskbridge worker`` in a subprocess, its output in a log file."""
 
     def __init__(self, url: str, *, queues: tuple[str, ...] = ("default",), concurrency: int = 1,
-                 pool: str | None = None) -> None:
+                 pool: str | None = None, extra: tuple[str, ...] = ()) -> None:
         self.final_log: str | None = None
         self.log_path = Path(tempfile.mkstemp(prefix="taskbridge-celery-", suffix=".log")[1])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
@@ -47,6 +50,7 @@ class Worker:
             command += ["-q", queue]
         if pool:
             command += ["--pool", pool]
+        command += extra
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                             env=env)
@@ -103,3 +107,33 @@ def amqp_backend_url(redis_url: str, namespace: str) -> str:
 
 def make_bridge(url: str) -> Bridge:
     return Bridge(url, imports=[TASKS_MODULE])
+
+
+class CapturedEvents:
+    """Celery's events as a monitor receives them (Flower, ``celery events``), captured in a
+    thread from the moment a worker's heartbeat shows the receiver is listening."""
+
+    def __init__(self, app: Celery) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._receiver: Any = None
+        self._thread = threading.Thread(target=self._capture, args=(app,), daemon=True)
+        self._thread.start()
+        poll(lambda: any(e["type"] == "worker-heartbeat" for e in list(self.events)),
+             timeout=20, what="a worker heartbeat event")
+
+    def _capture(self, app: Celery) -> None:
+        with app.connection_for_read() as connection:
+            self._receiver = app.events.Receiver(connection, handlers={"*": self.events.append})
+            self._receiver.capture(limit=None, timeout=None, wakeup=False)
+
+    def of(self, uuid: str) -> list[dict[str, Any]]:
+        """The task events for one task id, in the order they arrived."""
+        return [e for e in list(self.events) if e.get("uuid") == uuid]
+
+    def types(self, uuid: str) -> list[str]:
+        return [e["type"] for e in self.of(uuid)]
+
+    def close(self) -> None:
+        if self._receiver is not None:
+            self._receiver.should_stop = True
+        self._thread.join(10)

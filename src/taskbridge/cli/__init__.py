@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("-q", "--queue", dest="queues", action="append",
                         help="queue to consume (repeatable; default: the default queue)")
     worker.add_argument("--pool", help="engine-specific pool/worker class")
+    worker.add_argument("-E", "--events", action="store_true",
+                        help="send the engine's task events, for Flower and 'celery events' "
+                             "(Celery)")
 
     scheduler = command("scheduler", cmd_scheduler)
     scheduler.add_argument("--max-sleep", type=float, default=1.0, metavar="SECONDS",

@@ -28,6 +28,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         queues=tuple(args.queues or [bridge.settings.default_queue]),
         concurrency=args.concurrency,
         pool=args.pool,
+        events=args.events,
     )
     _on_stop_signals(options.stop)
     try:
