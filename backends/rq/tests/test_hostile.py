@@ -72,6 +72,24 @@ def test_malformed_job_hashes_are_rejected_and_the_worker_goes_on(
     assert not client.exists(f"rq:job:{foreign}")
 
 
+@pytest.mark.parametrize("pool", ["fork", "simple"])
+def test_malformed_scheduled_job_hashes_do_not_stop_the_scheduler(
+    bridge: Bridge, client: redis.Redis, workers: Workers, pool: str
+) -> None:
+    """A delayed job whose hash RQ cannot parse is reported and dropped when due; RQ's scheduler
+    lives on and enqueues the delayed task after it (stock RQ's scheduler dies on it, and again
+    after every restart)."""
+    victim = rq_test_tasks.add.using(bridge=bridge, delay=1).enqueue(1, 1)
+    client.hset(f"rq:job:{victim.id}", "created_at", "yesterday")
+    canary = rq_test_tasks.add.using(bridge=bridge, delay=2).enqueue(2, 2)
+    workers.start("--pool", pool)
+    assert canary.wait(timeout=30) == 4
+    record = victim.refresh()
+    assert record.status is Status.FAILED
+    assert record.error is not None and record.error.type == "taskbridge_rq.MalformedJob"
+    assert "Scheduler [PID" not in workers.log()  # RQ's "raised an exception" line
+
+
 def _job_data(envelope: dict[str, object]) -> bytes:
     return zlib.compress(json.dumps([RUNNER, None, [envelope], {}]).encode())
 
