@@ -42,7 +42,8 @@ def report_rejected(envelope_id: Any, reason: str) -> None:
     """A message for ``envelope_id`` will never run: end its waiting record FAILED, saying why.
 
     Only a record still waiting to run is touched; a running or finished one belongs to a
-    legitimate delivery and is left alone.
+    legitimate delivery and is left alone. Callers log the refusal after this, so a log line
+    saying a message was refused means the store says so too.
     """
     if isinstance(envelope_id, str):
         current_worker().reject(envelope_id, "taskbridge.MessageRejected", reason)
@@ -74,8 +75,8 @@ class EnvelopeRequest(Request):  # type: ignore[misc]
         if isinstance(exc, ContentDisallowed | DecodeError):
             reason = (f"message {self.id} for {self.name} refused and never run: "
                       f"content type {self.content_type!r}: {exc}")
-            logger.error("%s", reason)
             report_rejected(self.id, reason)
+            logger.error("%s", reason)
         return super().on_failure(exc_info, send_failed_event=send_failed_event,
                                   return_ok=return_ok)
 
@@ -103,8 +104,8 @@ def run_envelope(task: Task, *args: Any, **kwargs: Any) -> None:
                              f"the Celery message {request_id} ({task.name})")
     except ValueError as exc:
         reason = f"message {request_id} for {task.name} refused and never run: {exc}"
-        logger.error("%s", reason)
         report_rejected(request_id, reason)
+        logger.error("%s", reason)
         raise Reject(reason, requeue=False) from exc
     try:
         record = execute(worker.bridge, envelope, worker=f"{task.request.hostname}:{os.getpid()}")
@@ -197,8 +198,8 @@ def _refused(message: Any, problem: str) -> None:
     headers = headers if isinstance(headers, dict) else {}
     reason = (f"message {headers.get('id')} for {headers.get('task')} refused and never run "
               f"(content type {getattr(message, 'content_type', None)!r}): {problem}")
-    logger.error("%s", reason)
     report_rejected(headers.get("id"), reason)
+    logger.error("%s", reason)
 
 
 def _envelope_of(message: Any) -> Envelope | None:

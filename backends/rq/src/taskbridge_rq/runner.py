@@ -120,13 +120,13 @@ def report_malformed(job: Job, raw_data: Any, error: MalformedJob) -> None:
     except RuntimeError:
         return
     fields = {_text(k): _text(v)[:200] for k, v in dict(raw_data or {}).items() if k != b"data"}
-    logger.error("%s; it was not run and its hash is deleted. Its fields: %s", error, fields)
     worker.reject(envelope_id_of(job.id), "taskbridge_rq.MalformedJob",
                   f"{error}; the job was not run")
     try:
         job.connection.delete(job.key)
     except Exception:  # the log says it all; RQ skips it anyway
         logger.warning("could not delete the malformed job hash %s", job.key, exc_info=True)
+    logger.error("%s; it was not run and its hash is deleted. Its fields: %s", error, fields)
 
 
 def _text(value: Any) -> str:
@@ -152,11 +152,11 @@ def report_failure(
         "it is not valid JSON for RQ's JSONSerializer (pickled?)"
         if isinstance(error, DeserializationError) else str(error)
     )
+    if refused:  # recorded before it is logged: a log line means the store says so too
+        current_worker().reject(envelope_id_of(job.id), "taskbridge_rq.RejectedJob",
+                                f"RQ job {job.id} was not run: {reason}")
     logger.error(
         "RQ job %s on queue %s was not run: %s; it is in RQ's FailedJobRegistry for %s",
         job.id, job.origin, reason, job.origin,
     )
-    if refused:
-        current_worker().reject(envelope_id_of(job.id), "taskbridge_rq.RejectedJob",
-                                f"RQ job {job.id} was not run: {reason}")
     return True
