@@ -9,7 +9,7 @@ import math
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from taskbridge._errors import ArgumentsNotSerializable
 
@@ -24,6 +24,7 @@ MAX_DEPTH = 64
 #: (``sys.int_info.default_max_str_digits``), which every worker's JSON decoder enforces.
 MAX_INT_DIGITS = 4300
 _INT_LIMIT = 10**MAX_INT_DIGITS
+_INT_BITS = _INT_LIMIT.bit_length() - 1  # below this many bits, an int is shorter for sure
 
 
 def _hint(value: object) -> str:
@@ -61,24 +62,25 @@ def check_json(value: object, path: str = "value") -> None:
     _check(value, path, set(), 0)
 
 
-def _check(value: object, path: str, active: set[int], depth: int) -> None:
+def _check(value: Any, path: str, active: set[int], depth: int) -> None:
     # Exact type checks: a bool subclass or an IntEnum would serialise differently
     # from how it reads back, so only the built-in types themselves are JSON.
     kind = type(value)
     if kind is str:
-        _check_text(cast(str, value), path)
+        if not value.isascii():  # ASCII, by far the commonest, always encodes
+            _check_text(value, path)
         return
     if kind is bool or value is None:
         return
     if kind is int:
-        if not -_INT_LIMIT < cast(int, value) < _INT_LIMIT:
+        if value.bit_length() > _INT_BITS and abs(value) >= _INT_LIMIT:
             raise ArgumentsNotSerializable(
                 f"{path}: int has more than {MAX_INT_DIGITS} digits, more than JSON decoders "
                 "accept; pass str(value) and convert it in the task"
             )
         return
     if kind is float:
-        if not math.isfinite(value):  # type: ignore[arg-type]
+        if not math.isfinite(value):
             raise _fail(path, value, f"{value!r} is not a finite number")
         return
     if kind is list or kind is tuple or kind is dict:
@@ -92,16 +94,17 @@ def _check(value: object, path: str, active: set[int], depth: int) -> None:
             raise _fail(path, value, "the value contains itself (a cycle)")
         active.add(id(value))
         if kind is dict:
-            for key, item in cast("dict[Any, Any]", value).items():
+            for key, item in value.items():
                 if type(key) is not str:
                     raise ArgumentsNotSerializable(
                         f"{path}: key {key!r} is a {type(key).__qualname__}, JSON object keys "
                         f"must be str; pass str({key!r}) as the key"
                     )
-                _check_text(key, f"{path} key {key!r}")
+                if not key.isascii():
+                    _check_text(key, f"{path} key {key!r}")
                 _check(item, f"{path}[{key!r}]", active, depth + 1)
         else:
-            for index, item in enumerate(cast("list[Any]", value)):
+            for index, item in enumerate(value):
                 _check(item, f"{path}[{index}]", active, depth + 1)
         active.discard(id(value))
         return
@@ -110,8 +113,6 @@ def _check(value: object, path: str, active: set[int], depth: int) -> None:
 
 def _check_text(text: str, path: str) -> None:
     """Refuse text UTF-8 cannot encode: it would be sent or stored as bytes somewhere."""
-    if text.isascii():
-        return
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -127,7 +128,8 @@ def check_arguments(args: tuple[Any, ...] | list[Any], kwargs: Mapping[str, Any]
     for index, item in enumerate(args):
         _check(item, f"args[{index}]", set(), 0)
     for key, item in kwargs.items():
-        _check_text(key, f"kwargs key {key!r}")
+        if not key.isascii():
+            _check_text(key, f"kwargs key {key!r}")
         _check(item, f"kwargs[{key!r}]", set(), 0)
 
 
