@@ -128,6 +128,11 @@ def check_arguments(args: tuple[Any, ...] | list[Any], kwargs: Mapping[str, Any]
     for index, item in enumerate(args):
         _check(item, f"args[{index}]", set(), 0)
     for key, item in kwargs.items():
+        if type(key) is not str:
+            raise ArgumentsNotSerializable(
+                f"kwargs: key {key!r} is a {type(key).__qualname__}, keyword argument names "
+                "must be str"
+            )
         if not key.isascii():
             _check_text(key, f"kwargs key {key!r}")
         _check(item, f"kwargs[{key!r}]", set(), 0)

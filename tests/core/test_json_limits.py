@@ -132,6 +132,12 @@ def test_lone_surrogates_are_refused_in_values_and_keys(surrogate: str) -> None:
         check_arguments([], {surrogate: 1})
 
 
+def test_keyword_names_that_are_not_text_are_refused() -> None:
+    """A kwargs mapping with a non-str key (a schedule's kwargs, say) is refused by name."""
+    with pytest.raises(ArgumentsNotSerializable, match=r"^kwargs: key 1 is a int"):
+        check_arguments([], {1: "x"})  # type: ignore[dict-item]
+
+
 @task(name="limits.echo")
 def echo(value: Any = None) -> Any:
     return value
