@@ -36,6 +36,9 @@ class Capabilities:
     worker_processes: bool = True
     #: The backend runs tasks inside the producer's process, on demand (memory://).
     in_process: bool = False
+    #: Its workers can send the engine's own task events (``taskbridge worker -E``), which the
+    #: engine's monitors read (Celery's events, Flower).
+    events: bool = False
     reasons: dict[str, str] = attrs.field(factory=dict)
 
     def reason(self, flag: str) -> str:
@@ -58,6 +61,8 @@ class WorkerOptions:
     concurrency: int = 1
     #: One of the backend's ``pools`` (``None``: the one the URL names, else the first).
     pool: str | None = None
+    #: Send the engine's own task events for its monitors (``-E``; backends with ``events``).
+    events: bool = False
     #: Set to ask a running worker to finish its current tasks and return.
     stop: threading.Event = attrs.field(factory=threading.Event, eq=False)
     extra: dict[str, Any] = attrs.field(factory=dict)

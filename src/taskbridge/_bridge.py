@@ -17,6 +17,7 @@ from taskbridge._backend import Backend, Capabilities
 from taskbridge._config import BackendURL, Settings, check_queue
 from taskbridge._envelope import Envelope, Step, new_id
 from taskbridge._errors import (
+    ArgumentsNotSerializable,
     EnqueueError,
     InvalidTaskOptions,
     StoreUnavailable,
@@ -145,7 +146,15 @@ class Bridge:
     def enqueue_calls(self, calls: Sequence[Call]) -> list[Result]:
         """Check, store and send calls as one batch; nothing is sent if any call is bad."""
         now = time.time()
-        prepared = [self._prepare(task, args, kwargs, now) for task, args, kwargs in calls]
+        prepared = []
+        for index, (task, args, kwargs) in enumerate(calls):
+            try:
+                prepared.append(self._prepare(task, args, kwargs, now))
+            except (ArgumentsNotSerializable, InvalidTaskOptions) as exc:
+                if len(calls) == 1:
+                    raise
+                # Which of the batch's calls, so the caller can find it among hundreds.
+                raise type(exc)(f"call {index} of {len(calls)}: {exc}") from None
         asked = [r for r, _ in prepared]
         stored = self._send(asked, [e for _, e in prepared], now)
         return [_handle(self, a, s) for a, s in zip(asked, stored, strict=True)]

@@ -12,6 +12,10 @@ from taskbridge._errors import ArgumentsNotSerializable
 
 #: Bumped when the wire format changes incompatibly; workers refuse other versions.
 ENVELOPE_VERSION = 1
+#: How deeply an envelope's wire form nests at most: a chain step's arguments sit four levels
+#: below the envelope (envelope, ``chain``, the step, its ``args``), each at most
+#: ``MAX_DEPTH`` deep. Engines add their own framing around it.
+ENVELOPE_DEPTH = _json.MAX_DEPTH + 4
 
 
 def new_id() -> str:
@@ -130,6 +134,11 @@ class Envelope:
                 chain_id=_typed(data, "chain_id", (str, type(None))),
             )
             _json.check_arguments(envelope.args, envelope.kwargs)
+            for index, step in enumerate(envelope.chain):
+                try:
+                    _json.check_arguments(step.args, step.kwargs)
+                except ArgumentsNotSerializable as exc:
+                    raise ArgumentsNotSerializable(f"chain[{index}] {exc}") from None
         except KeyError as exc:
             raise ValueError(f"malformed envelope: missing field {exc.args[0]!r}") from exc
         except (TypeError, ArgumentsNotSerializable) as exc:
@@ -138,8 +147,9 @@ class Envelope:
 
     @classmethod
     def loads(cls, text: str | bytes) -> Envelope:
-        """Parse the strict JSON wire form; raises ``ValueError`` on anything else."""
-        return cls.from_dict(_json.loads(text))
+        """Parse the strict JSON wire form; raises ``ValueError`` on anything else (text nested
+        deeper than ``ENVELOPE_DEPTH`` is refused before it is parsed)."""
+        return cls.from_dict(_json.loads(text, max_depth=ENVELOPE_DEPTH))
 
 
 def _typed(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:

@@ -266,6 +266,11 @@ def check_options(bridge: Bridge, options: WorkerOptions) -> WorkerOptions:
         raise ConfigurationError(f"-c/--concurrency must be at least 1, got {options.concurrency}")
     if not options.queues:
         raise ConfigurationError("a worker needs at least one queue to consume (-q NAME)")
+    if options.events and not backend.pools[pool].events:
+        raise ConfigurationError(
+            f"-E/--events: {url.engine} workers send no task events of their own (Celery's "
+            "do, for Flower); drop the flag"
+        )
     for queue in options.queues:
         try:
             check_queue(queue)

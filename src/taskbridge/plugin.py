@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING, Any
 from taskbridge import _transitions as transitions
 from taskbridge._backend import Backend, BackendFactory, Capabilities, WorkerOptions
 from taskbridge._config import DEFAULT_URL, BackendURL, check_queue, redact
-from taskbridge._envelope import Envelope
+from taskbridge._envelope import ENVELOPE_DEPTH, Envelope
 from taskbridge._execution import execute, reject, worker_name
 from taskbridge._json import check_arguments
+from taskbridge._json import deeper_than as json_deeper_than
 from taskbridge._json import dumps as dumps_json
 from taskbridge._json import loads as loads_json
+from taskbridge._json import loads_outline as loads_json_outline
 from taskbridge._outage import ride_out
+from taskbridge._outcomes import AttemptFailed
 from taskbridge._plugins import engine_factory, installed_engines, installed_stores, open_store
 from taskbridge._record import (
     ATTEMPT_HISTORY_SIZE,
@@ -51,6 +54,7 @@ __all__ = [
     "ALLOWED_COMMANDS",
     "ATTEMPT_HISTORY_SIZE",
     "Attempt",
+    "AttemptFailed",
     "Backend",
     "BackendFactory",
     "BackendURL",
@@ -60,6 +64,7 @@ __all__ = [
     "DashboardHandler",
     "DashboardRequest",
     "DashboardResponse",
+    "ENVELOPE_DEPTH",
     "Envelope",
     "ErrorInfo",
     "FINAL",
@@ -91,7 +96,9 @@ __all__ = [
     "execute",
     "installed_engines",
     "installed_stores",
+    "json_deeper_than",
     "loads_json",
+    "loads_json_outline",
     "open_store",
     "problem_response",
     "record_for",

@@ -95,6 +95,15 @@ def test_bad_url_is_a_one_line_usage_error(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_worker_events_on_an_engine_without_them_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``worker -E`` asks for engine task events; an engine without them refuses it (exit 2)."""
+    code, _, err = run(capsys, "worker", "--url", "memory://", "-E")
+    assert code == 2
+    assert "-E/--events: memory workers send no task events of their own" in err
+
+
 def test_unknown_engine_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     """An engine no plugin provides exits 2 and names the installed engines."""
     code, _, err = run(capsys, "tasks", "--url", "nope+redis://localhost")

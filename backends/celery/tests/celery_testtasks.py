@@ -6,7 +6,7 @@ import time
 
 import redis
 
-from taskbridge import task
+from taskbridge import RetryPolicy, task
 
 
 @task
@@ -31,3 +31,10 @@ def note(redis_url: str, key: str, label: str) -> str:
 def nap(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
+
+
+@task(retry=RetryPolicy(max_attempts=2, backoff=0.2, factor=1.0, jitter=False))
+def always_fails(redis_url: str, key: str) -> None:
+    """Counts its runs in Redis, then fails: a test sees how often it really ran."""
+    redis.Redis.from_url(redis_url).incr(key)
+    raise ValueError("always fails")

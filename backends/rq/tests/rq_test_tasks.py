@@ -58,3 +58,8 @@ def touch(path: str) -> None:
 @task
 def touch_task(path: str) -> None:
     touch(path)
+
+
+@task(retry=RetryPolicy(max_attempts=2, backoff=0.2, factor=1.0, jitter=False))
+def always_fails(word: str) -> None:
+    raise ValueError(f"always fails: {word}")

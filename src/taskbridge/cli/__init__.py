@@ -80,6 +80,9 @@ def build_parser(prog: str = "taskbridge") -> argparse.ArgumentParser:
                         help="queue to consume (repeatable; default: every queue known: the "
                         "default queue, the routes' and the imported tasks')")
     worker.add_argument("--pool", help="engine-specific pool/worker class")
+    worker.add_argument("-E", "--events", action="store_true",
+                        help="send the engine's task events, for Flower and 'celery events' "
+                             "(Celery)")
 
     scheduler = command("scheduler", cmd_scheduler)
     scheduler.add_argument("--max-sleep", type=float, default=1.0, metavar="SECONDS",

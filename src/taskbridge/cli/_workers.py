@@ -40,6 +40,7 @@ def cmd_worker(bridge: Bridge, args: argparse.Namespace) -> int:
         queues=tuple(args.queues or known_queues(bridge)),
         concurrency=args.concurrency,
         pool=args.pool,
+        events=args.events,
     )
     _on_stop_signals(options.stop)
     run_worker(bridge, options)

@@ -1,9 +1,22 @@
-"""The Celery application a taskbridge bridge drives: strict JSON, late acks, no result backend."""
+"""The Celery application a taskbridge bridge drives: strict JSON, late acks, no result backend.
+
+It is also what Celery's own command line and Flower load, without a module of yours::
+
+    TASKBRIDGE_URL=celery+redis://host:6379/0 celery -A taskbridge_celery.app inspect ping
+    TASKBRIDGE_URL=... celery -A taskbridge_celery.app flower
+
+``app`` (this module's attribute, built on first use) is the Celery app of the bridge
+``TASKBRIDGE_URL`` and the other ``TASKBRIDGE_*`` settings configure: the same broker,
+namespaced queues and control and event exchanges the workers use.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 
+from taskbridge import Bridge, ConfigurationError
 from taskbridge_celery.config import CeleryConfig
 
 #: Celery's priority range on both transports (RabbitMQ queues declare x-max-priority=10).
@@ -57,3 +70,35 @@ def create_app(config: CeleryConfig) -> Celery:
         timezone="UTC",
     )
     return app
+
+
+_bridge: Bridge | None = None
+
+
+def bridge_app() -> Celery:
+    """The Celery app of the bridge the environment configures (``TASKBRIDGE_URL``, ...), its
+    tasks registered under their names; built once per process."""
+    global _bridge
+    if _bridge is None:
+        from taskbridge_celery.backend import CeleryBackend
+        from taskbridge_celery.worker_app import register_tasks
+
+        bridge = Bridge()
+        if not isinstance(bridge.backend, CeleryBackend):
+            bridge.close()
+            raise ConfigurationError(
+                f"taskbridge_celery.app needs a Celery URL, but the configuration names "
+                f"{bridge.url.redacted()}; set TASKBRIDGE_URL=celery+redis://... or "
+                "celery+amqp://...?store=..."
+            )
+        register_tasks(bridge.backend.app)
+        _bridge = bridge
+    return _bridge.backend.app  # type: ignore[attr-defined]
+
+
+def __getattr__(name: str) -> Any:
+    # Built on first use, so that importing this module (every Celery bridge does) connects
+    # nothing: only ``celery -A taskbridge_celery.app`` and Flower ask for ``app``.
+    if name == "app":
+        return bridge_app()
+    raise AttributeError(f"module 'taskbridge_celery.app' has no attribute {name!r}")

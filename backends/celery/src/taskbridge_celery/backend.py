@@ -38,9 +38,9 @@ _THREADS_TIMEOUTS = (
 #: packages and monkey-patching before anything else is imported, which an in-process start
 #: cannot do.
 POOLS: Mapping[str, Capabilities] = {
-    "prefork": Capabilities(),
-    "solo": Capabilities(),
-    "threads": Capabilities(timeouts=False, reasons={"timeouts": _THREADS_TIMEOUTS}),
+    "prefork": Capabilities(events=True),
+    "solo": Capabilities(events=True),
+    "threads": Capabilities(timeouts=False, events=True, reasons={"timeouts": _THREADS_TIMEOUTS}),
 }
 
 

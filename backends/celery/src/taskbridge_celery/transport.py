@@ -2,8 +2,9 @@
 and to survive losing Redis while a message is unacknowledged.
 
 Stock kombu parses each popped item as JSON inside its read loop; one malformed item pushed
-into a queue by hand raises there and takes the whole Celery worker down. Here such an item is
-logged with its content and skipped; the worker goes on.
+into a queue by hand (or one nested too deep for the JSON decoder) raises there and takes the
+whole Celery worker down. Here such an item is logged with its content and skipped; the worker
+goes on.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ logger = logging.getLogger("taskbridge.celery")
 
 _DROPPED = ("dropped an item from %s that is not a kombu message and can never run "
             "(%s); it was: %.500r")
+_TOO_DEEP = ("dropped an item from %s that is nested too deep for JSON to parse and can never "
+             "run (taskbridge never writes one)")
 
 
 def _problem(payload: Any) -> str | None:
@@ -61,6 +64,9 @@ class Channel(kombu_redis.Channel):
         except json.JSONDecodeError as exc:
             logger.error(_DROPPED, "a queue", "not JSON", exc.doc)
             raise Empty() from exc
+        except RecursionError as exc:
+            logger.error(_TOO_DEEP, "a queue")
+            raise Empty() from exc
 
     def _get(self, queue: str, timeout: Any = None) -> Any:
         while True:
@@ -68,6 +74,9 @@ class Channel(kombu_redis.Channel):
                 payload = super()._get(queue)  # type: ignore[no-untyped-call]
             except json.JSONDecodeError as exc:
                 logger.error(_DROPPED, queue, "not JSON", exc.doc)
+                continue
+            except RecursionError:
+                logger.error(_TOO_DEEP, queue)
                 continue
             problem = _problem(payload)
             if problem is None:

@@ -35,6 +35,9 @@ def run_worker(app: Celery, config: CeleryConfig, worker: Worker) -> None:
             queues=[config.queue_name(q) for q in options.queues],
             concurrency=options.concurrency,
             pool=worker.pool,
+            # -E/--events: task events for Flower and `celery events`; off by default, as in
+            # Celery, since every task then publishes several messages more.
+            task_events=options.events,
             loglevel=logging.getLevelName(logging.getLogger().getEffectiveLevel()),
             without_mingle=True,
             without_gossip=True,

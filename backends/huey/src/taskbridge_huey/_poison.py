@@ -3,46 +3,44 @@
 from __future__ import annotations
 
 import logging
-import re
 
-from taskbridge.plugin import current_worker
+from taskbridge.plugin import current_worker, loads_json_outline
 
 logger = logging.getLogger("taskbridge.huey")
 
-# taskbridge ids are uuid4().hex. Searching the raw bytes for them needs no decoding at all,
-# so a pickle is never unpickled (which would run whatever code it carries).
-_ID = re.compile(rb"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
-_MAX_CANDIDATES = 20
-
 POISON_ERROR = "taskbridge_huey.MalformedMessage"
+#: Longer than any id taskbridge makes (32 hex digits); a longer "id" names no execution.
+_MAX_ID_LENGTH = 200
 
 
-def candidate_ids(raw: bytes) -> list[str]:
-    """Strings in ``raw`` shaped like taskbridge ids, first seen first, without duplicates."""
-    found: dict[str, None] = {}
-    for match in _ID.finditer(raw):
-        found.setdefault(match.group().decode(), None)
-        if len(found) >= _MAX_CANDIDATES:
-            break
-    return list(found)
+def message_id(raw: bytes) -> str | None:
+    """The ``id`` field of a message that is a JSON object, read by a strict parse of its top
+    level (deeper levels are skipped, so one nested too deep to parse whole still says whose it
+    is); ``None`` for anything else. Never unpickles, never searches the bytes for ids: only
+    the message's own, well-formed id names the execution it may fail."""
+    try:
+        document = loads_json_outline(bytes(raw), 1)
+    except ValueError:  # not UTF-8, not JSON
+        return None
+    if not isinstance(document, dict):
+        return None
+    id = document.get("id")
+    return id if isinstance(id, str) and 0 < len(id) <= _MAX_ID_LENGTH else None
 
 
-def report(queue_name: str, raw: bytes, problem: Exception) -> list[str]:
-    """Log a message that cannot be read, and fail the waiting records it names (in a worker;
-    a producer-side Huey never reads messages).
+def report(queue_name: str, raw: bytes, problem: Exception) -> str | None:
+    """Log a message that cannot be read, and fail the waiting execution its own ``id`` field
+    names, if any (in a worker; a producer-side Huey never reads messages).
 
-    Returns the ids of the records marked FAILED.
+    Returns the id of the record marked FAILED.
     """
-    ids = candidate_ids(bytes(raw))
-    failed: list[str] = []
-    for id in ids:
-        if _fail(id, queue_name, problem):
-            failed.append(id)
+    id = message_id(raw)
+    failed = id if id is not None and _fail(id, queue_name, problem) else None
     logger.error(
         "refused a message on Huey queue %s that is not a taskbridge JSON message (%d bytes, "
-        "ids found in it: %s; marked FAILED: %s): %s. It was not run; enqueue only through "
+        "its id field: %s; marked FAILED: %s): %s. It was not run; enqueue only through "
         "taskbridge, which writes strict JSON.",
-        queue_name, len(raw), ", ".join(ids) or "none", ", ".join(failed) or "none", problem,
+        queue_name, len(raw), id or "none", failed or "none", problem,
     )
     return failed
 

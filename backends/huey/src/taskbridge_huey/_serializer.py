@@ -9,10 +9,12 @@ from huey.registry import Message
 from huey.serializer import Serializer
 
 from taskbridge import Envelope
-from taskbridge.plugin import dumps_json, loads_json
+from taskbridge.plugin import ENVELOPE_DEPTH, dumps_json, loads_json
 
 #: Bumped if this wire format changes; a worker refuses a message of another version.
 WIRE_VERSION = 1
+#: How deeply a message nests at most: the envelope, one level inside the message.
+MESSAGE_DEPTH = ENVELOPE_DEPTH + 1
 
 # Huey features a taskbridge message never uses (chains, callbacks, expiry live in the core);
 # a message carrying any of them was not written by taskbridge and is refused.
@@ -116,9 +118,10 @@ class JSONSerializer(Serializer):  # type: ignore[misc]
 
     def _deserialize(self, data: bytes) -> Any:
         try:
-            document = loads_json(bytes(data))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise MalformedMessage(f"not strict JSON ({exc}); pickled or foreign message") from exc
+            document = loads_json(bytes(data), max_depth=MESSAGE_DEPTH)
+        except ValueError as exc:
+            raise MalformedMessage(f"not strict JSON a worker reads ({exc}); pickled, foreign or "
+                                   "nested too deep") from exc
         if not isinstance(document, dict) or document.get("taskbridge") != WIRE_VERSION:
             raise MalformedMessage(
                 f"not a taskbridge v{WIRE_VERSION} message; upgrade the producer or the worker"

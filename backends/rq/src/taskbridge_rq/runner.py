@@ -8,9 +8,10 @@ import time
 from types import TracebackType
 from typing import Any
 
-from rq.exceptions import DeserializationError
+from rq.exceptions import DeserializationError, NoSuchJobError
 from rq.job import Job
-from taskbridge.plugin import Envelope, current_worker
+from taskbridge import Status
+from taskbridge.plugin import AttemptFailed, Envelope, current_worker
 
 from taskbridge_rq.jobs import RUNNER, envelope_id_of
 
@@ -24,10 +25,19 @@ class RejectedJob(Exception):
     """A job in a taskbridge queue that taskbridge will not run (not ours, or malformed)."""
 
 
+class MalformedJob(NoSuchJobError):
+    """A job hash RQ cannot read (a bad status, date, timeout or JSON field). A kind of
+    ``NoSuchJobError``, so every part of RQ that meets one skips it as it skips a job that is
+    gone, instead of the worker quitting."""
+
+
 def run(envelope: Any) -> None:
     """The function every taskbridge RQ job names: run one attempt through the core.
 
-    Returns nothing: the result is in taskbridge's store, and RQ keeps no copy.
+    Returns nothing: the result is in taskbridge's store, and RQ keeps no copy. An attempt
+    that ended FAILED raises :class:`AttemptFailed`, so RQ files the job in its
+    FailedJobRegistry (``rq info``, rq-dashboard); RQ never retries it (the job has no
+    ``Retry``). A failed attempt with a retry to come finishes: the retry is a job of its own.
     """
     worker = current_worker()
     try:
@@ -37,7 +47,9 @@ def run(envelope: Any) -> None:
     early = (parsed.run_at or 0.0) - time.time()
     if early > 0:
         time.sleep(min(early, _MAX_EARLY))
-    worker.execute(parsed, name=worker.id)
+    record = worker.execute(parsed, name=worker.id)
+    if record is not None and record.status is Status.FAILED:
+        raise AttemptFailed.of(record)
 
 
 def resend_if_never_started(job: Job) -> None:
@@ -74,7 +86,17 @@ class TaskbridgeJob(Job):
         # RQ silently skips a hash without 'data'; an empty one fails to decode and is reported.
         if raw_data and b"data" not in raw_data and "data" not in raw_data:
             raw_data = {**raw_data, b"data": b""}
-        super().restore(raw_data)
+        try:
+            super().restore(raw_data)
+        except NoSuchJobError:
+            raise
+        except Exception as exc:
+            # RQ parses dates, the status, timeouts, TTLs and JSON fields as it reads a job,
+            # before any of our code runs; one bad field would make the worker quit.
+            malformed = MalformedJob(
+                f"RQ job {self.id} cannot be read: {type(exc).__name__}: {exc}")
+            report_malformed(self, raw_data, malformed)
+            raise malformed from exc
         self._success_callback_name = None
         self._failure_callback_name = None
         self._stopped_callback_name = None
@@ -89,6 +111,28 @@ class TaskbridgeJob(Job):
         return None
 
 
+def report_malformed(job: Job, raw_data: Any, error: MalformedJob) -> None:
+    """In a worker: log a job hash RQ cannot read, fail the waiting execution its id names, and
+    delete the hash (no RQ tool can read it; the log keeps its fields), so RQ meets it once.
+    Elsewhere (a producer looking a job up) it is only skipped."""
+    try:
+        worker = current_worker()
+    except RuntimeError:
+        return
+    fields = {_text(k): _text(v)[:200] for k, v in dict(raw_data or {}).items() if k != b"data"}
+    worker.reject(envelope_id_of(job.id), "taskbridge_rq.MalformedJob",
+                  f"{error}; the job was not run")
+    try:
+        job.connection.delete(job.key)
+    except Exception:  # the log says it all; RQ skips it anyway
+        logger.warning("could not delete the malformed job hash %s", job.key, exc_info=True)
+    logger.error("%s; it was not run and its hash is deleted. Its fields: %s", error, fields)
+
+
+def _text(value: Any) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
 def report_failure(
     job: Job,
     kind: type[BaseException],
@@ -97,20 +141,22 @@ def report_failure(
 ) -> bool:
     """RQ exception handler: log a job RQ saw fail and fail its taskbridge record if any.
 
-    Task failures never get here (the core records them and the runner returns); what does is
-    a job that could not be decoded or was refused, or a broken store. RQ then files the job in
-    its FailedJobRegistry. Returns True so RQ's own handling carries on.
+    A task's failed attempt gets here as :class:`AttemptFailed` and is left to RQ; what else
+    does is a job that could not be decoded or was refused, or a broken store. RQ then files
+    the job in its FailedJobRegistry. Returns True so RQ's own handling carries on.
     """
+    if isinstance(error, AttemptFailed):
+        return True  # a task that failed: the core recorded it; RQ files it as failed
     refused = isinstance(error, RejectedJob | DeserializationError)
     reason = (
         "it is not valid JSON for RQ's JSONSerializer (pickled?)"
         if isinstance(error, DeserializationError) else str(error)
     )
+    if refused:  # recorded before it is logged: a log line means the store says so too
+        current_worker().reject(envelope_id_of(job.id), "taskbridge_rq.RejectedJob",
+                                f"RQ job {job.id} was not run: {reason}")
     logger.error(
         "RQ job %s on queue %s was not run: %s; it is in RQ's FailedJobRegistry for %s",
         job.id, job.origin, reason, job.origin,
     )
-    if refused:
-        current_worker().reject(envelope_id_of(job.id), "taskbridge_rq.RejectedJob",
-                                f"RQ job {job.id} was not run: {reason}")
     return True

@@ -31,6 +31,7 @@ from taskbridge import ConfigurationError
 from taskbridge.plugin import Worker, restored_signals
 
 from taskbridge_rq.runner import TaskbridgeJob, report_failure, resend_if_never_started
+from taskbridge_rq.scheduler import StartsScheduler
 
 if TYPE_CHECKING:
     from taskbridge_rq.backend import RQBackend
@@ -81,7 +82,7 @@ class _ResendDropped:
             raise
 
 
-class ForkWorker(_ResendDropped, RQWorker):
+class ForkWorker(StartsScheduler, _ResendDropped, RQWorker):
     """RQ's forking worker whose work horses die with it.
 
     RQ puts each horse in its own process group, so killing a worker (OOM, SIGKILL of its
@@ -99,7 +100,7 @@ class ForkWorker(_ResendDropped, RQWorker):
         _die_with_parent(self._taskbridge_parent)
 
 
-class InlineWorker(_ResendDropped, SimpleWorker):
+class InlineWorker(StartsScheduler, _ResendDropped, SimpleWorker):
     """RQ's SimpleWorker (jobs run in the worker process), with dropped jobs sent again."""
 
 
