@@ -138,7 +138,9 @@ def test_worker_consumes_every_known_queue_by_default(
         for result in results:
             wait_for(lambda r=result: r.refresh().status is Status.SUCCEEDED, timeout=30,
                      what=f"{result.task_name} to succeed")
-        [announced] = status(capsys)["workers"]
+        # Huey's consumers start before the worker announces itself: tasks may run first.
+        [announced] = wait_for(lambda: status(capsys)["workers"], timeout=30,
+                               what="the worker announced in status")
         assert sorted(announced["queues"]) == ["default", "emails", "reports"]
     finally:
         worker.send_signal(signal.SIGTERM)

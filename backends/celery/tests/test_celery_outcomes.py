@@ -14,6 +14,7 @@ import celery_testtasks as tasks
 import pytest
 import redis
 from celery_testkit import (
+    HERE,
     CapturedEvents,
     amqp_backend_url,
     make_bridge,
@@ -99,7 +100,8 @@ def test_celery_command_line_and_monitors_load_the_app_from_the_environment(
     queue = "cli"
     worker = start_worker(workers, url, queues=(queue,), args=("--events",))
     env = dict(os.environ, TASKBRIDGE_URL=url, TASKBRIDGE_IMPORTS="celery_testtasks",
-               PYTHONUNBUFFERED="1")
+               PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join(
+                   [str(HERE), *filter(None, [os.environ.get("PYTHONPATH")])]))
     celery = [sys.executable, "-m", "celery", "-A", "taskbridge_celery.app"]
     dump = subprocess.Popen([*celery, "events", "--dump"], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

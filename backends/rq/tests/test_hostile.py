@@ -8,10 +8,10 @@ import zlib
 
 import pytest
 import redis
-from rq_testkit import Workers
 from taskbridge import Bridge, Result, Status
 from taskbridge.plugin import Envelope
 from taskbridge.testing.polling import wait_for
+from taskbridge.testing.workers import WorkerProcess, Workers
 
 from taskbridge_rq.jobs import RUNNER, queue_key
 
@@ -41,10 +41,10 @@ def _victims_and_canaries(bridge: Bridge, count: int) -> list[tuple[Result, Resu
              rq_test_tasks.add.using(bridge=bridge).enqueue(i, 100)) for i in range(count)]
 
 
-def _assert_went_on(workers: Workers, pairs: list[tuple[Result, Result]]) -> None:
+def _assert_went_on(worker: WorkerProcess, pairs: list[tuple[Result, Result]]) -> None:
     for index, (_, canary) in enumerate(pairs):
         assert canary.wait(timeout=30) == index + 100
-    log = workers.log()
+    log = worker.output()
     assert not any(quit in log for quit in QUITS), log
 
 
@@ -59,16 +59,17 @@ def test_malformed_job_hashes_are_rejected_and_the_worker_goes_on(
     foreign = f"{namespace}-foreign"
     client.hset(f"rq:job:{foreign}", mapping={"status": "bogus", "data": b"", "origin": "x"})
     client.lpush(queue_key(f"{namespace}.default"), foreign)
-    workers.start()
-    _assert_went_on(workers, pairs)
+    worker = workers.start()
+    _assert_went_on(worker, pairs)
     for (victim, _), (field, bad) in zip(pairs, MALFORMED.items(), strict=True):
         record = victim.refresh()
         assert record.status is Status.FAILED, field
         assert record.error is not None and record.error.type == "taskbridge_rq.MalformedJob"
         assert f"RQ job {victim.id} cannot be read" in record.error.message
         assert not client.exists(f"rq:job:{victim.id}")
-        assert f"'{field}': '{bad}'" in workers.log()
-    wait_for(lambda: f"RQ job {foreign} cannot be read" in workers.log(), what="foreign logged")
+        assert f"'{field}': '{bad}'" in worker.output()
+    wait_for(lambda: f"RQ job {foreign} cannot be read" in worker.output(),
+             what="foreign logged")
     assert not client.exists(f"rq:job:{foreign}")
 
 
@@ -82,12 +83,12 @@ def test_malformed_scheduled_job_hashes_do_not_stop_the_scheduler(
     victim = rq_test_tasks.add.using(bridge=bridge, delay=1).enqueue(1, 1)
     client.hset(f"rq:job:{victim.id}", "created_at", "yesterday")
     canary = rq_test_tasks.add.using(bridge=bridge, delay=2).enqueue(2, 2)
-    workers.start("--pool", pool)
+    worker = workers.start(pool=pool)
     assert canary.wait(timeout=30) == 4
     record = victim.refresh()
     assert record.status is Status.FAILED
     assert record.error is not None and record.error.type == "taskbridge_rq.MalformedJob"
-    assert "Scheduler [PID" not in workers.log()  # RQ's "raised an exception" line
+    assert "Scheduler [PID" not in worker.output()  # RQ's "raised an exception" line
 
 
 def _job_data(envelope: dict[str, object]) -> bytes:
@@ -109,8 +110,8 @@ def test_messages_nested_too_deep_are_rejected_and_the_worker_goes_on(
     text = "[" * 100_000 + "]" * 100_000
     client.hset(f"rq:job:{unparsable.id}", "data",
                 zlib.compress(f'["{RUNNER}", null, [{text}], {{}}]'.encode()))
-    workers.start()
-    _assert_went_on(workers, pairs)
+    worker = workers.start()
+    _assert_went_on(worker, pairs)
     record = past_limit.refresh()
     assert record.status is Status.FAILED
     assert record.error is not None and "nested deeper than 64 levels" in record.error.message

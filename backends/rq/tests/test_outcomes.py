@@ -11,9 +11,9 @@ import redis
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
-from rq_testkit import Workers
 from taskbridge import Bridge, TaskFailed
 from taskbridge.testing.polling import wait_for
+from taskbridge.testing.workers import Workers
 
 import rq_test_tasks
 
@@ -27,7 +27,7 @@ def test_a_failed_task_is_a_failed_rq_job(
 ) -> None:
     """The last attempt of a FAILED task lands in RQ's FailedJobRegistry with its error; an
     attempt taskbridge retries and a task that succeeds do not; RQ runs no attempt twice."""
-    workers.start("--pool", pool)
+    worker = workers.start(pool=pool)
     failed = rq_test_tasks.always_fails.using(bridge=bridge).enqueue("x")
     retried = rq_test_tasks.fails_once.using(bridge=bridge).enqueue()
     assert rq_test_tasks.add.using(bridge=bridge).enqueue(2, 3).wait(timeout=30) == 5
@@ -51,4 +51,4 @@ def test_a_failed_task_is_a_failed_rq_job(
          name], capture_output=True, text=True, check=True,
     ).stdout
     assert f"queue {name} 0, 0 executing, 0 finished, 1 failed" in info
-    assert "RQ job" not in workers.log()  # no failure was mistaken for a refused job
+    assert "RQ job" not in worker.output()  # no failure was mistaken for a refused job
