@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from taskbridge import _transitions as transitions
 from taskbridge._backend import Backend, BackendFactory, Capabilities, WorkerOptions
+from taskbridge._bridge import AfterCommit, resend_unsent, set_default_factory
 from taskbridge._config import DEFAULT_URL, BackendURL, check_queue, redact
 from taskbridge._envelope import Envelope
 from taskbridge._execution import execute, reject, worker_name
@@ -16,7 +17,13 @@ from taskbridge._json import check_arguments
 from taskbridge._json import dumps as dumps_json
 from taskbridge._json import loads as loads_json
 from taskbridge._outage import ride_out
-from taskbridge._plugins import engine_factory, installed_engines, installed_stores, open_store
+from taskbridge._plugins import (
+    engine_factory,
+    installed_engines,
+    installed_stores,
+    open_store,
+    store_scheme,
+)
 from taskbridge._record import (
     ATTEMPT_HISTORY_SIZE,
     PROGRESS_LOG_SIZE,
@@ -28,7 +35,7 @@ from taskbridge._record import (
 )
 from taskbridge._registry import all_tasks as registered_tasks
 from taskbridge._status import FINAL, TRANSITIONS, WAITING, Status
-from taskbridge._stores.base import RecordFilter, StateStore, StoreFactory
+from taskbridge._stores.base import DeferredPublish, RecordFilter, StateStore, StoreFactory
 from taskbridge._stores.memory import MemoryStore
 from taskbridge._stores.sqlite import SQLiteStore, Statement
 from taskbridge._stores.transactional import Transaction, TransactionalStore
@@ -48,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ALLOWED_COMMANDS",
     "ATTEMPT_HISTORY_SIZE",
+    "AfterCommit",
     "Attempt",
     "Backend",
     "BackendFactory",
@@ -58,6 +66,7 @@ __all__ = [
     "DashboardHandler",
     "DashboardRequest",
     "DashboardResponse",
+    "DeferredPublish",
     "Envelope",
     "ErrorInfo",
     "FINAL",
@@ -95,11 +104,14 @@ __all__ = [
     "redact",
     "registered_tasks",
     "reject",
+    "resend_unsent",
     "restored_signals",
     "ride_out",
     "run_command",
     "same_origin_json",
     "serving",
+    "set_default_factory",
+    "store_scheme",
     "token_csrf",
     "transitions",
     "worker_name",

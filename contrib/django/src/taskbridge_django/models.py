@@ -1,0 +1,126 @@
+"""The Django store's tables: executions, idempotency claims, schedules and workers.
+
+An execution keeps the record's whole JSON document (``document``) beside the columns the store
+and the admin filter, sort and search on, so fields the core adds to records later (attempt
+history, a progress log) are kept without a schema change. The document is JSON text rather than
+PostgreSQL's ``jsonb``, which refuses ``\\u0000``, a valid JSON string and so a valid task
+argument that every other store keeps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+
+from taskbridge import Record, Status
+
+STATUS_CHOICES = [(status.value, status.value.capitalize()) for status in Status]
+
+
+class Execution(models.Model):
+    """One task execution (a record of the core's store protocol)."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    task_name = models.CharField("task", max_length=200)
+    queue = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=STATUS_CHOICES)
+    attempts = models.PositiveIntegerField(default=0)
+    idempotency_key = models.TextField(null=True, blank=True)
+    enqueued_at = models.FloatField(help_text="Unix time")
+    #: ``enqueued_at`` as a date and time, for the admin's date hierarchy.
+    enqueued = models.DateTimeField()
+    started_at = models.FloatField(null=True, blank=True)
+    finished_at = models.FloatField(null=True, blank=True)
+    heartbeat_at = models.FloatField(null=True, blank=True)
+    retried_as = models.CharField(max_length=64, null=True, blank=True)
+    #: Set while the message of a record written in an application's transaction is not known
+    #: to be sent (the time it was marked); cleared once it is.
+    unsent_since = models.FloatField(null=True, blank=True)
+    document = models.TextField()
+
+    class Meta:
+        db_table = "taskbridge_execution"
+        verbose_name = "execution"
+        ordering = ["-enqueued_at"]
+        indexes = [
+            models.Index(fields=["-enqueued_at"], name="tb_exec_enqueued"),
+            models.Index(fields=["enqueued"], name="tb_exec_enqueued_time"),
+            models.Index(fields=["status", "-enqueued_at"], name="tb_exec_status"),
+            models.Index(fields=["task_name", "-enqueued_at"], name="tb_exec_task"),
+            models.Index(fields=["queue", "-enqueued_at"], name="tb_exec_queue"),
+            models.Index(fields=["status", "heartbeat_at"], name="tb_exec_heartbeat"),
+            models.Index(fields=["finished_at"], name="tb_exec_finished"),
+            models.Index(fields=["idempotency_key"], name="tb_exec_key"),
+            models.Index(fields=["unsent_since"], name="tb_exec_unsent",
+                         condition=Q(unsent_since__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} [{self.id}]"
+
+    @property
+    def record(self) -> Record:
+        """The core's record, from the document."""
+        cached: Record | None = getattr(self, "_record", None)
+        if cached is None:
+            cached = self._record = Record.loads(self.document)
+        return cached
+
+
+class Claim(models.Model):
+    """An idempotency key and the execution it points at; the primary key decides races."""
+
+    key = models.TextField(primary_key=True)
+    #: Empty while a transaction has reserved the key but not pointed it anywhere yet.
+    record_id = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        db_table = "taskbridge_claim"
+
+
+class Schedule(models.Model):
+    """A stored schedule (its JSON document), or a scheduler's progress (``~tick:<name>``)."""
+
+    name = models.CharField(primary_key=True, max_length=200)
+    document = models.TextField()
+
+    class Meta:
+        db_table = "taskbridge_schedule"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+
+class WorkerPresence(models.Model):
+    """A live worker's announcement, renewed while it runs."""
+
+    id = models.CharField(primary_key=True, max_length=200)
+    info = models.TextField()
+    expires_at = models.FloatField(db_index=True)
+
+    class Meta:
+        db_table = "taskbridge_worker"
+        verbose_name = "worker"
+
+
+def execution_columns(record: Record) -> dict[str, Any]:
+    """The columns an execution row keeps beside its document."""
+    import datetime as dt
+
+    return {
+        "task_name": record.task_name,
+        "queue": record.queue,
+        "status": record.status.value,
+        "attempts": record.attempts,
+        "idempotency_key": record.idempotency_key,
+        "enqueued_at": record.enqueued_at,
+        "enqueued": dt.datetime.fromtimestamp(record.enqueued_at, dt.UTC),
+        "started_at": record.started_at,
+        "finished_at": record.finished_at,
+        "heartbeat_at": record.heartbeat_at,
+        "retried_as": record.retried_as,
+        "document": record.dumps(),
+    }

@@ -1,0 +1,27 @@
+"""Tasks the adapter's tests enqueue; imported by autodiscovery in every process."""
+
+from __future__ import annotations
+
+from taskbridge import TaskContext, task
+
+
+@task
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@task
+def fail(message: str) -> None:
+    raise ValueError(message)
+
+
+@task(context=True)
+def report(context: TaskContext, steps: int) -> int:
+    for step in range(steps):
+        context.set_progress(100 * (step + 1) / steps, f"step {step + 1} of {steps}")
+    return steps
+
+
+@task
+def tick(timestamp: int, label: str = "") -> str:
+    return f"{label}:{timestamp}"
