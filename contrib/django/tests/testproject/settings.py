@@ -82,4 +82,5 @@ TASKBRIDGE = {
     "URL": os.environ.get("TASKBRIDGE_DJANGO_TEST_URL")
     or f"huey+sqlite:///{os.path.join(FOLDER, 'tasks.db')}",
     "STORE": os.environ.get("TASKBRIDGE_DJANGO_TEST_STORE", "django"),
+    "UNSENT_GRACE": float(os.environ.get("TASKBRIDGE_DJANGO_TEST_UNSENT_GRACE", "30")),
 }
