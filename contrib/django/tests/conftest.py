@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 from django.db import connections
-
 from taskbridge_django.store import DjangoStore
 
 ALIASES = ["default", "pg"]

@@ -13,7 +13,6 @@ import django
 django.setup()
 
 from django.db import transaction  # noqa: E402
-
 from testapp.tasks import note  # noqa: E402
 
 alias, path, token = sys.argv[1:4]

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from django.db import transaction
 from django.test import override_settings
-
 from processes import TESTS, environment, log_text, workers
+from taskbridge_django.conf import make_bridge
+from taskbridge_django.models import Execution
+from testapp.tasks import add
+
 from taskbridge import Bridge, ResultNotFound, Status
 from taskbridge.testing.polling import wait_for
 from taskbridge.testing.redis_server import delete_keys, test_redis_url, unique_prefix
-from taskbridge_django.conf import make_bridge
-from taskbridge_django.models import Execution
-from testapp.tasks import add, note
 
 pytestmark = [pytest.mark.django_db(transaction=True, databases="__all__"), pytest.mark.slow]
 
