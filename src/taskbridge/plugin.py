@@ -46,7 +46,10 @@ if TYPE_CHECKING:
     from taskbridge._dashboard.messages import Request as DashboardRequest
     from taskbridge._dashboard.messages import Response as DashboardResponse
     from taskbridge._dashboard.messages import problem_response
+    from taskbridge._dashboard.operations import Executions as ExecutionOperations
     from taskbridge._dashboard.problems import Problem as HTTPProblem
+    from taskbridge._dashboard.schedules import Schedules as ScheduleOperations
+    from taskbridge._dashboard.schedules import parse as parse_schedule
     from taskbridge._dashboard.security import same_origin_json, token_csrf
     from taskbridge._stores.redis import ALLOWED_COMMANDS, Commands, RedisStore
     from taskbridge.cli import commands as cli_commands
@@ -69,6 +72,7 @@ __all__ = [
     "DeferredPublish",
     "Envelope",
     "ErrorInfo",
+    "ExecutionOperations",
     "FINAL",
     "HTTPProblem",
     "MemoryStore",
@@ -78,6 +82,7 @@ __all__ = [
     "RecordFilter",
     "RedisStore",
     "SQLiteStore",
+    "ScheduleOperations",
     "StateStore",
     "Statement",
     "Status",
@@ -99,6 +104,7 @@ __all__ = [
     "installed_stores",
     "loads_json",
     "open_store",
+    "parse_schedule",
     "problem_response",
     "record_for",
     "redact",
@@ -134,6 +140,11 @@ _LAZY = {
     "problem_response": ("taskbridge._dashboard.messages", "problem_response"),
     "same_origin_json": ("taskbridge._dashboard.security", "same_origin_json"),
     "token_csrf": ("taskbridge._dashboard.security", "token_csrf"),
+    # The operations behind the dashboard, for an adapter's own pages (the Django admin's
+    # retry, cancel and schedule forms): the same checks and wording everywhere.
+    "ExecutionOperations": ("taskbridge._dashboard.operations", "Executions"),
+    "ScheduleOperations": ("taskbridge._dashboard.schedules", "Schedules"),
+    "parse_schedule": ("taskbridge._dashboard.schedules", "parse"),
 }
 
 

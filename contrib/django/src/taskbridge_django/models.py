@@ -17,6 +17,52 @@ from django.db.models import Q
 from taskbridge import Record, Status
 
 STATUS_CHOICES = [(status.value, status.value.capitalize()) for status in Status]
+_STEPS = {"year": "years", "month": "months", "day": "days"}
+
+
+class ExecutionQuerySet(models.QuerySet):
+    """Executions; ``datetimes("enqueued", ...)`` (the admin's date hierarchy) probes each
+    candidate period with an indexed ``EXISTS`` instead of a ``DISTINCT`` over every row."""
+
+    def datetimes(self, field_name: str, kind: str, order: str = "ASC",
+                  tzinfo: Any = None) -> Any:
+        if field_name != "enqueued" or kind not in _STEPS:
+            return super().datetimes(field_name, kind, order, tzinfo)
+        import datetime as dt
+
+        from django.db.models import Max, Min
+        from django.utils import timezone
+
+        bounds = self.aggregate(first=Min("enqueued_at"), last=Max("enqueued_at"))
+        if bounds["first"] is None:
+            return []
+        zone = tzinfo or (timezone.get_current_timezone() if timezone.is_aware(
+            timezone.now()) else dt.UTC)
+        first = dt.datetime.fromtimestamp(bounds["first"], zone)
+        last = dt.datetime.fromtimestamp(bounds["last"], zone)
+        start = first.replace(
+            month=1 if kind == "year" else first.month, day=1 if kind != "day" else first.day,
+            hour=0, minute=0, second=0, microsecond=0,
+        )
+        found = []
+        while start <= last:
+            end = _next_period(start, kind)
+            if self.filter(enqueued_at__gte=start.timestamp(),
+                           enqueued_at__lt=end.timestamp()).exists():
+                found.append(start)
+            start = end
+        return found if order == "ASC" else found[::-1]
+
+
+def _next_period(start: Any, kind: str) -> Any:
+    import datetime as dt
+
+    if kind == "day":
+        return (start + dt.timedelta(days=1)).replace(hour=0)
+    if kind == "month":
+        return start.replace(year=start.year + (start.month == 12),
+                             month=start.month % 12 + 1)
+    return start.replace(year=start.year + 1)
 
 
 class Execution(models.Model):
@@ -39,6 +85,8 @@ class Execution(models.Model):
     #: to be sent (the time it was marked); cleared once it is.
     unsent_since = models.FloatField(null=True, blank=True)
     document = models.TextField()
+
+    objects = ExecutionQuerySet.as_manager()
 
     class Meta:
         db_table = "taskbridge_execution"
