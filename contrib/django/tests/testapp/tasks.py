@@ -33,3 +33,14 @@ def note(path: str, token: str) -> str:
     with open(path, "a") as file:
         file.write(token + "\n")
     return token
+
+
+@task
+def fails_once(marker: str) -> str:
+    """Fails while the file ``marker`` does not exist, creating it: a retry then succeeds."""
+    import os
+
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        raise RuntimeError("first attempt fails on purpose")
+    return "fixed"

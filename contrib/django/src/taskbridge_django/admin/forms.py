@@ -4,6 +4,7 @@ core's schedule validation (the dashboard's) and against the task's signature.""
 from __future__ import annotations
 
 import inspect
+import json
 from typing import Any
 
 from django import forms
@@ -85,8 +86,6 @@ class ScheduleForm(forms.ModelForm):
             self._fill_from(self.instance.pk)
 
     def _fill_from(self, name: str) -> None:
-        import json
-
         entry = get_bridge().schedules.get(name)
         if entry is None:
             return
@@ -141,19 +140,21 @@ class ScheduleForm(forms.ModelForm):
         if creating and bridge.schedules.get(cleaned["name"]) is not None:
             self.add_error("name", "a schedule with this name exists; change that one instead")
             return cleaned
+        body = self.body()
+        errors: dict[str, str] = {}
         try:
-            self.parsed = parse_schedule(self.body(), partial=False,
-                                         check_name=bridge.schedules.get)
+            parse_schedule(body, partial=False, check_name=bridge.schedules.get)
         except HTTPProblem as problem:
-            for field, message in problem.errors.items():
-                self.add_error(FIELDS.get(field), message)
             if not problem.errors:
                 raise ValidationError(problem.detail) from None
-            return cleaned
+            errors = problem.errors
         except InvalidTaskOptions as exc:
             raise ValidationError(str(exc)) from None
-        mismatch = check_signature(self.parsed["task"], self.parsed.get("args", []),
-                                   self.parsed.get("kwargs", {}))
-        if mismatch:
-            self.add_error("args", mismatch)
+        if not {"task", "args", "kwargs"} & set(errors):
+            mismatch = check_signature(body["task"], json.loads(body["args"]),
+                                       json.loads(body["kwargs"]))
+            if mismatch:
+                errors["args"] = mismatch
+        for field, message in errors.items():
+            self.add_error(FIELDS.get(field), message)
         return cleaned
