@@ -47,8 +47,10 @@ class ExecutionQuerySet(models.QuerySet):
         found = []
         while start <= last:
             end = _next_period(start, kind)
-            if self.filter(enqueued_at__gte=start.timestamp(),
-                           enqueued_at__lt=end.timestamp()).exists():
+            # Ordered by time, so the planner walks a time index (a bare EXISTS may scan).
+            first = self.filter(enqueued_at__gte=start.timestamp(),
+                                enqueued_at__lt=end.timestamp()).order_by("enqueued_at")
+            if first.values_list("enqueued_at", flat=True)[:1]:
                 found.append(start)
             start = end
         return found if order == "ASC" else found[::-1]
