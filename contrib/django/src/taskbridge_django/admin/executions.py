@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
-from taskbridge import Record, Status
+from taskbridge import Status
 from taskbridge.plugin import ExecutionOperations, HTTPProblem, registered_tasks
 from taskbridge_django.admin.common import bridge, report, store_alias
 from taskbridge_django.models import Execution
@@ -258,14 +258,14 @@ class ExecutionAdmin(admin.ModelAdmin):
 
     @admin.display(description="progress messages")
     def progress_log(self, obj: Execution) -> str:
-        entries = _extra(obj.record, "progress_log")
+        entries = _extra(obj, "progress_log")
         if not entries:
             return "-"
         return format_html_join("", "<div>{}</div>", ((_entry_text(e),) for e in entries))
 
     @admin.display(description="attempt history")
     def attempt_history(self, obj: Execution) -> str:
-        entries = _extra(obj.record, "attempt_history")
+        entries = _extra(obj, "attempt_history")
         if not entries:
             return "-"
         rows = format_html_join("", "<tr>{}</tr>", (
@@ -274,26 +274,25 @@ class ExecutionAdmin(admin.ModelAdmin):
         ))
         return format_html(
             "<table><thead><tr><th>attempt</th><th>worker</th><th>started</th>"
-            "<th>finished</th><th>outcome</th><th>error</th></tr></thead><tbody>{}</tbody>"
-            "</table>", rows,
+            "<th>finished</th><th>outcome</th><th>error</th><th>CPU</th><th>peak memory</th>"
+            "</tr></thead><tbody>{}</tbody></table>", rows,
         )
 
 
-def _extra(record: Record, name: str) -> list[Any]:
-    """A field newer records carry (attempt history, the progress log), from the record or,
-    for a core that does not know it yet, from the stored document."""
-    value = getattr(record, name, None)
+def _extra(obj: Execution, name: str) -> list[Any]:
+    """A field newer records carry (attempt history, the progress log): from the record, or
+    from the stored document when this core's records do not have it."""
+    value = getattr(obj.record, name, None)
     if value is None:
-        value = json.loads(record.dumps()).get(name)
+        value = json.loads(obj.document).get(name)
     return list(value or ())
 
 
 def _as_dict(entry: Any) -> dict[str, Any]:
     if isinstance(entry, dict):
         return entry
-    import attrs
-
-    return attrs.asdict(entry) if attrs.has(type(entry)) else {"value": entry}
+    to_dict = getattr(entry, "to_dict", None)
+    return dict(to_dict()) if callable(to_dict) else {"value": entry}
 
 
 def _entry_text(entry: Any) -> str:
@@ -313,4 +312,6 @@ def _attempt_cells(entry: Any) -> list[Any]:
         data.get("outcome") or data.get("status") or "-",
         f"{error.get('type')}: {error.get('message')}" if isinstance(error, dict) and error
         else "-",
+        "-" if data.get("cpu_time") is None else f"{data['cpu_time']:.3f} s",
+        "-" if data.get("peak_memory") is None else f"{data['peak_memory'] / 2**20:.1f} MiB",
     ]
