@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import fnmatch
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -13,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from taskbridge import _chains, _json, _registry
+from taskbridge import _chains, _deferred, _json, _registry
 from taskbridge._backend import Backend, Capabilities
 from taskbridge._config import BackendURL, Settings, check_queue
+from taskbridge._deferred import AfterCommit
 from taskbridge._envelope import Envelope, Step, new_id
 from taskbridge._errors import (
     EnqueueError,
@@ -28,7 +28,7 @@ from taskbridge._plugins import create_backend, plugin_manager
 from taskbridge._record import Record, record_for
 from taskbridge._result import Result
 from taskbridge._status import Status
-from taskbridge._stores.base import DeferredPublish, RecordFilter, StateStore
+from taskbridge._stores.base import RecordFilter, StateStore
 
 if TYPE_CHECKING:
     import pluggy
@@ -37,11 +37,6 @@ if TYPE_CHECKING:
     from taskbridge._task import Task
 
 Call = tuple["Task[Any, Any]", Sequence[Any], Mapping[str, Any]]
-#: Given an action, runs it after the application's open transaction commits (never on
-#: rollback) and answers True; answers False, running nothing, when there is none.
-AfterCommit = Callable[[Callable[[], None]], bool]
-
-logger = logging.getLogger("taskbridge")
 
 
 class Bridge:
@@ -164,23 +159,11 @@ class Bridge:
         envelopes = [e for _, e in prepared]
         if self.defer_enqueue is not None:
             handles = [Result(self, record) for record in asked]
-            if self.defer_enqueue(lambda: self._send_committed(asked, envelopes, handles)):
+            if self.defer_enqueue(lambda: _deferred.send_committed(self, asked, envelopes,
+                                                                   handles)):
                 return handles
         stored = self._send(asked, envelopes, now)
         return [_handle(self, a, s) for a, s in zip(asked, stored, strict=True)]
-
-    def _send_committed(
-        self, records: Sequence[Record], envelopes: Sequence[Envelope], handles: Sequence[Result]
-    ) -> None:
-        """The deferred half of :meth:`enqueue_calls`, run after the application's commit."""
-        try:
-            stored = self._send(records, envelopes, time.time())
-        except Exception:
-            logger.exception("could not enqueue %d task(s) after the transaction committed; "
-                             "nothing was stored or sent", len(records))
-            return
-        for handle, record in zip(handles, stored, strict=True):
-            handle._adopt(record)
 
     def enqueue(self, task_name: str, *args: Any, **kwargs: Any) -> Result:
         """Enqueue a registered task by name."""
@@ -205,7 +188,7 @@ class Bridge:
         if writes is None:
             fresh = {s.id for r, s in zip(records, stored, strict=True) if s.id == r.id}
             to_send = [e for e in envelopes if e.id in fresh]
-            if to_send and self._publish_after_commit(records, stored, to_send, now):
+            if to_send and _deferred.publish_after_commit(self, records, stored, to_send, now):
                 return stored
             try:
                 if to_send:
@@ -218,36 +201,6 @@ class Bridge:
             if record.id == asked.id:
                 self.hooks.taskbridge_enqueued(record=record)
         return stored
-
-    def _publish_after_commit(
-        self, records: Sequence[Record], stored: Sequence[Record], envelopes: Sequence[Envelope],
-        now: float,
-    ) -> bool:
-        """Where the store wrote the records inside the application's open transaction
-        (``StateStore.publish_after_commit``), publish only once that commits: a rollback then
-        leaves neither record nor message. Records whose publish never happened (the process
-        died, the broker was down) stay marked unsent, and workers send them
-        (:func:`resend_unsent`)."""
-        store = self.store
-        if not isinstance(store, DeferredPublish):
-            return False
-        fresh = [s for r, s in zip(records, stored, strict=True) if s.id == r.id]
-
-        def publish() -> None:
-            try:
-                with self._translated("send", len(envelopes)):
-                    self.backend.publish(envelopes)
-                store.mark_sent([e.id for e in envelopes])
-            except Exception:
-                logger.exception(
-                    "could not send %d task(s) after the transaction committed; their records "
-                    "stay marked unsent and a worker sends them in %.0f s or so",
-                    len(envelopes), self.settings.unsent_grace)
-                return
-            for record in fresh:
-                self.hooks.taskbridge_enqueued(record=record)
-
-        return store.publish_after_commit([e.id for e in envelopes], publish, now=now)
 
     def send(self, envelopes: Sequence[Envelope]) -> None:
         """Send envelopes whose records already exist (retries, recovery, redelivery)."""
@@ -405,32 +358,6 @@ class Bridge:
     def close(self) -> None:
         self.backend.close()
         self.store.close()
-
-
-def resend_unsent(bridge: Bridge, *, now: float | None = None, grace: float | None = None,
-                  limit: int = 100) -> int:
-    """Send the messages of records left unsent after a commit (the producer died between
-    commit and send, or could not reach the broker) ``grace`` seconds ago (default: the
-    ``unsent_grace`` setting); what every worker's housekeeping does.
-
-    The store hands each such record to one caller per ``grace`` period (``take_unsent``), so
-    in practice it is sent once; a second send would be harmless anyway, as ``start`` lets an
-    attempt run once. Returns how many were sent.
-    """
-    store = bridge.store
-    if not isinstance(store, DeferredPublish):
-        return 0
-    now = time.time() if now is None else now
-    grace = bridge.settings.unsent_grace if grace is None else grace
-    records = store.take_unsent(before=now - grace, now=now, limit=limit)
-    waiting = [r.envelope for r in records if r.status is Status.PENDING and r.envelope]
-    if waiting:
-        bridge.send(waiting)
-        logger.warning("sent %d task(s) whose producer committed but never sent them: %s",
-                       len(waiting), ", ".join(f"{e.task_name} [{e.id}]" for e in waiting))
-    if records:
-        store.mark_sent([r.id for r in records])
-    return len(waiting)
 
 
 def _handle(bridge: Bridge, asked: Record, stored: Record) -> Result:

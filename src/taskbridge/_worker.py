@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from taskbridge._backend import WorkerOptions
-from taskbridge._bridge import resend_unsent
 from taskbridge._config import check_queue
+from taskbridge._deferred import resend_unsent
 from taskbridge._errors import ConfigurationError, InvalidTaskOptions
 from taskbridge._execution import execute, recover_lost, reject, worker_name
 from taskbridge._outage import ride_out

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from taskbridge import _transitions as transitions
 from taskbridge._backend import Backend, BackendFactory, Capabilities, WorkerOptions
-from taskbridge._bridge import AfterCommit, resend_unsent, set_default_factory
+from taskbridge._bridge import set_default_factory
 from taskbridge._config import DEFAULT_URL, BackendURL, check_queue, redact
+from taskbridge._deferred import AfterCommit, resend_unsent
 from taskbridge._envelope import Envelope
 from taskbridge._execution import execute, reject, worker_name
 from taskbridge._json import check_arguments

@@ -19,8 +19,9 @@ from taskbridge_django.models import Execution
 from testapp.tasks import add
 
 from taskbridge import Bridge, ResultNotFound, Status
+from taskbridge.testing.cleanup import delete_namespace
 from taskbridge.testing.polling import wait_for
-from taskbridge.testing.redis_server import delete_keys, test_redis_url, unique_prefix
+from taskbridge.testing.redis_server import test_redis_url, unique_prefix
 
 pytestmark = [pytest.mark.django_db(transaction=True, databases="__all__"), pytest.mark.slow]
 
@@ -114,7 +115,7 @@ def redis_store_url() -> Iterator[str]:
     redis = test_redis_url()
     namespace = unique_prefix("django")
     yield f"{redis}?namespace={namespace}"
-    delete_keys(redis, f"{namespace}:")
+    delete_namespace(redis, namespace)
 
 
 def test_enqueue_on_commit_defers_the_whole_enqueue_with_another_store(
