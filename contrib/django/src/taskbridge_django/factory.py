@@ -116,9 +116,9 @@ def _drop(alias: str, name: str) -> None:
 
 
 def _empty(alias: str) -> None:
-    from taskbridge_django.models import Claim, Execution, Schedule, WorkerPresence
+    from taskbridge_django.models import Claim, Execution, Lease, Schedule, WorkerPresence
 
-    for model in (Execution, Claim, Schedule, WorkerPresence):
+    for model in (Execution, Claim, Schedule, WorkerPresence, Lease):
         model.objects.using(alias).all().delete()
 
 

@@ -83,6 +83,8 @@ class Execution(models.Model):
     finished_at = models.FloatField(null=True, blank=True)
     heartbeat_at = models.FloatField(null=True, blank=True)
     retried_as = models.CharField(max_length=64, null=True, blank=True)
+    #: Set when the execution was taken off the dead-letter list (``bridge.discard``).
+    discarded_at = models.FloatField(null=True, blank=True)
     #: Set while the message of a record written in an application's transaction is not known
     #: to be sent (the time it was marked); cleared once it is.
     unsent_since = models.FloatField(null=True, blank=True)
@@ -102,6 +104,7 @@ class Execution(models.Model):
             models.Index(fields=["queue", "-enqueued_at"], name="tb_exec_queue"),
             models.Index(fields=["status", "heartbeat_at"], name="tb_exec_heartbeat"),
             models.Index(fields=["finished_at"], name="tb_exec_finished"),
+            models.Index(fields=["status", "finished_at"], name="tb_exec_status_finished"),
             models.Index(fields=["idempotency_key"], name="tb_exec_key"),
             models.Index(fields=["unsent_since"], name="tb_exec_unsent",
                          condition=Q(unsent_since__isnull=False)),
@@ -144,6 +147,17 @@ class Schedule(models.Model):
         return str(self.name)
 
 
+class Lease(models.Model):
+    """A lease (a scheduler's tick, a worker's purge turn): who holds it, until when."""
+
+    key = models.CharField(primary_key=True, max_length=255)
+    holder = models.CharField(max_length=200)
+    expires_at = models.FloatField(db_index=True)
+
+    class Meta:
+        db_table = "taskbridge_lease"
+
+
 class WorkerPresence(models.Model):
     """A live worker's announcement, renewed while it runs."""
 
@@ -172,5 +186,6 @@ def execution_columns(record: Record) -> dict[str, Any]:
         "finished_at": record.finished_at,
         "heartbeat_at": record.heartbeat_at,
         "retried_as": record.retried_as,
+        "discarded_at": record.discarded_at,
         "document": record.dumps(),
     }

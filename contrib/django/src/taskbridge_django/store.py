@@ -25,10 +25,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from taskbridge import EnqueueError, Record, RecordFilter, Status
-from taskbridge.plugin import FINAL, TransactionalStore, dumps_json, loads_json
+from taskbridge.plugin import TransactionalStore, dumps_json, loads_json, transitions
 from taskbridge_django.models import Claim, Execution, Schedule, WorkerPresence, execution_columns
+from taskbridge_django.models import Lease as LeaseRow
 
-_FINAL = sorted(status.value for status in FINAL)
+Lease = transitions.Lease
 
 
 def _columns(record: Record) -> dict[str, Any]:
@@ -51,6 +52,7 @@ class _Transaction:
         self.alias = alias
         self.rows = Execution.objects.using(alias)
         self.claims = Claim.objects.using(alias)
+        self.leases = LeaseRow.objects.using(alias)
         self._claim_owners: set[str] = set()
 
     def load(self, id: str) -> Record | None:
@@ -86,12 +88,34 @@ class _Transaction:
     def release_claim(self, key: str, id: str) -> None:
         self.claims.filter(key=key, record_id=id).delete()
 
-    def finished(self, until: float) -> Iterator[Record]:
-        rows = self.rows.select_for_update().filter(
-            Q(finished_at__lte=until) | Q(finished_at__isnull=True), status__in=_FINAL
-        )
-        for document in rows.values_list("document", flat=True):
-            yield Record.loads(document)
+    def finished(self, status: Status, until: float, limit: int) -> list[Record]:
+        # Two ranges of the (status, finished_at) index; unset times first, as "oldest".
+        rows = self.rows.select_for_update().filter(status=status.value)
+        documents = list(rows.filter(finished_at__isnull=True).values_list(
+            "document", flat=True)[:limit])
+        documents += rows.filter(finished_at__lte=until).order_by("finished_at").values_list(
+            "document", flat=True)[: limit - len(documents)]
+        return [Record.loads(document) for document in documents]
+
+    def lease(self, key: str) -> Lease | None:
+        locked = self.leases.select_for_update().filter(key=key)
+        found = locked.values_list("holder", "expires_at").first()
+        if found is None:
+            # As for claims: reserve the key, so racing transactions wait for this one.
+            self.leases.bulk_create([LeaseRow(key=key, holder="", expires_at=0.0)],
+                                    ignore_conflicts=True)
+            found = locked.values_list("holder", "expires_at").first()
+        return None if found is None or not found[0] else Lease(found[0], found[1])
+
+    def set_lease(self, key: str, lease: Lease) -> None:
+        self.leases.update_or_create(
+            key=key, defaults={"holder": lease.holder, "expires_at": lease.expires_at})
+
+    def delete_lease(self, key: str) -> None:
+        self.leases.filter(key=key).delete()
+
+    def drop_leases(self, until: float) -> None:
+        self.leases.filter(expires_at__lte=until).delete()
 
     def write(self, writes: Sequence[Any]) -> None:
         raise TypeError("the Django store has no native writes: it keeps no engine messages")
@@ -208,6 +232,11 @@ class DjangoStore(TransactionalStore):
             "record_id", flat=True).first()
         return holder or None
 
+    def lease_holder(self, key: str, *, now: float) -> str | None:
+        found = self._objects(LeaseRow).filter(key=key).values_list(
+            "holder", "expires_at").first()
+        return found[0] if found and found[0] and found[1] > now else None
+
     def get_many(self, ids: Sequence[str]) -> list[Record | None]:
         found: dict[str, Record] = {}
         for start in range(0, len(ids), 500):
@@ -237,7 +266,7 @@ class DjangoStore(TransactionalStore):
         if filter.until is not None:
             rows = rows.filter(enqueued_at__lt=filter.until)
         if not filter.include_retried:
-            rows = rows.filter(retried_as__isnull=True)
+            rows = rows.filter(retried_as__isnull=True, discarded_at__isnull=True)
         return rows
 
     def list(
