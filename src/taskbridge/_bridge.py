@@ -7,14 +7,15 @@ import contextlib
 import fnmatch
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from taskbridge import _chains, _json, _registry
+from taskbridge import _chains, _deferred, _json, _registry
 from taskbridge._backend import Backend, Capabilities
 from taskbridge._config import BackendURL, Settings, check_queue
+from taskbridge._deferred import AfterCommit
 from taskbridge._envelope import Envelope, Step, new_id
 from taskbridge._errors import (
     ArgumentsNotSerializable,
@@ -49,9 +50,13 @@ class Bridge:
         url: str | None = None,
         *,
         settings: Settings | None = None,
+        defer_enqueue: AfterCommit | None = None,
         **options: Any,
     ) -> None:
         self.settings = settings or Settings.resolve(url=url, **options)
+        #: Set by a framework adapter: enqueues made while the application has a transaction
+        #: open run, whole, after it commits (see :meth:`enqueue_calls`).
+        self.defer_enqueue = defer_enqueue
         self.url = BackendURL.parse(self.settings.url)
         _registry.import_modules(self.settings.imports)
         backend, self.pool = create_backend(self.url)
@@ -144,7 +149,13 @@ class Bridge:
         return record_for(envelope), envelope
 
     def enqueue_calls(self, calls: Sequence[Call]) -> list[Result]:
-        """Check, store and send calls as one batch; nothing is sent if any call is bad."""
+        """Check, store and send calls as one batch; nothing is sent if any call is bad.
+
+        With ``defer_enqueue`` set and an application transaction open, the calls are checked
+        now and stored and sent after it commits (nothing at all on rollback); the handles
+        returned at once carry their final ids, unless an idempotency key turns out to be taken
+        at commit, in which case they then point at the execution holding it.
+        """
         now = time.time()
         prepared = []
         for index, (task, args, kwargs) in enumerate(calls):
@@ -156,7 +167,13 @@ class Bridge:
                 # Which of the batch's calls, so the caller can find it among hundreds.
                 raise type(exc)(f"call {index} of {len(calls)}: {exc}") from None
         asked = [r for r, _ in prepared]
-        stored = self._send(asked, [e for _, e in prepared], now)
+        envelopes = [e for _, e in prepared]
+        if self.defer_enqueue is not None:
+            handles = [Result(self, record) for record in asked]
+            if self.defer_enqueue(lambda: _deferred.send_committed(self, asked, envelopes,
+                                                                   handles)):
+                return handles
+        stored = self._send(asked, envelopes, now)
         return [_handle(self, a, s) for a, s in zip(asked, stored, strict=True)]
 
     def enqueue(self, task_name: str, *args: Any, **kwargs: Any) -> Result:
@@ -182,6 +199,8 @@ class Bridge:
         if writes is None:
             fresh = {s.id for r, s in zip(records, stored, strict=True) if s.id == r.id}
             to_send = [e for e in envelopes if e.id in fresh]
+            if to_send and _deferred.publish_after_commit(self, records, stored, to_send, now):
+                return stored
             try:
                 if to_send:
                     with self._translated(f"send {len(to_send)} task(s)"):
@@ -375,6 +394,7 @@ def _handle(bridge: Bridge, asked: Record, stored: Record) -> Result:
 
 _default_lock = threading.Lock()
 _default: Bridge | None = None
+_default_factory: Callable[[], Bridge] = Bridge
 
 
 def configure(url: str | None = None, **settings: Any) -> Bridge:
@@ -398,7 +418,7 @@ def get_bridge() -> Bridge:
         return current
     with _default_lock:
         if _default is None:
-            _default = Bridge()
+            _default = _default_factory()
         return _default
 
 
@@ -408,3 +428,12 @@ def set_bridge(bridge: Bridge | None) -> Bridge | None:
     with _default_lock:
         previous, _default = _default, bridge
     return previous
+
+
+def set_default_factory(factory: Callable[[], Bridge] | None) -> None:
+    """How :func:`get_bridge` makes the default bridge on first use (``None``: from the
+    environment): a framework adapter passes one built from the framework's settings, so
+    nothing connects before a task is first enqueued. A bridge set by ``configure`` wins."""
+    global _default_factory
+    with _default_lock:
+        _default_factory = factory or Bridge

@@ -208,6 +208,9 @@ class Settings:
     routes: dict[str, str] = attrs.field(factory=dict, converter=_routes)
     #: Seconds between a running task's heartbeats; silence for twice this means the worker died.
     heartbeat_interval: float = attrs.field(default=5.0, validator=_positive)
+    #: Seconds after its commit that a record whose message was never sent (its producer died
+    #: between commit and send) is sent by a worker instead (stores with ``DeferredPublish``).
+    unsent_grace: float = attrs.field(default=30.0, validator=_positive)
 
     @classmethod
     def resolve(

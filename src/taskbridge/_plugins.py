@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import importlib
 import logging
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -165,16 +166,26 @@ def installed_stores() -> dict[str, StoreFactory]:
     return stores
 
 
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)(?::|$)")
+
+
+def store_scheme(url: object) -> str | None:
+    """The scheme of a store URL: ``redis`` of ``redis://…``, ``django`` of ``django``,
+    ``django:replica`` and ``django://replica``; ``None`` when there is none."""
+    found = _SCHEME.match(url) if isinstance(url, str) else None
+    return found.group(1) if found else None
+
+
 def open_store(url: str, *, namespace: str | None = None) -> StateStore:
     """Open the store a URL names: ``memory://``, ``redis://host:6379/0?namespace=app``
     (``rediss://``), ``sqlite:///relative.db``, ``sqlite:////absolute.db``, or any scheme an
-    installed plugin registers with ``taskbridge_stores``."""
-    scheme = url.split("://", 1)[0] if isinstance(url, str) and "://" in url else None
+    installed plugin registers with ``taskbridge_stores`` (``django``, ``django:replica``)."""
+    scheme = store_scheme(url)
     stores = installed_stores()
     factory = stores.get(scheme) if scheme else None
     if factory is None:
         shown = redact(url) if isinstance(url, str) else url
-        problem = f"scheme {scheme!r} is not a store" if scheme else "is not SCHEME://..."
+        problem = f"scheme {scheme!r} is not a store" if scheme else "is not SCHEME:..."
         raise ConfigurationError(
             f"store URL {shown!r}: {problem}; installed stores: {', '.join(sorted(stores))}"
             " (a plugin adds others through the taskbridge_stores hook)"

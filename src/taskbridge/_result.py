@@ -167,6 +167,12 @@ class Result:
             return None
         return dt.timedelta(seconds=end - start)
 
+    def _adopt(self, stored: Record) -> None:
+        """Become the handle of what a deferred enqueue stored: ``stored`` is this handle's own
+        record, or the one holding its idempotency key (then ``deduplicated``)."""
+        self._deduplicated = stored.id != self._record.id
+        self._record = stored
+
     def refresh(self) -> Result:
         """Reload the record in place; returns ``self`` (``r.refresh().status``)."""
         with translated(self._bridge, f"read execution {self._record.id}"):

@@ -19,6 +19,7 @@ import attrs
 
 from taskbridge._backend import WorkerOptions
 from taskbridge._config import check_queue
+from taskbridge._deferred import resend_unsent
 from taskbridge._errors import ConfigurationError, InvalidTaskOptions
 from taskbridge._execution import execute, recover_lost, reject
 from taskbridge._outage import ride_out
@@ -152,6 +153,7 @@ class Worker:
                     bridge.store.register_worker(self.id, info, ttl=3 * interval)
                     recover_lost(bridge)
                     purger.run_due()
+                    resend_unsent(bridge)
                 except Exception:
                     logger.warning("worker housekeeping failed; retrying", exc_info=True)
                 if stop.wait(interval):

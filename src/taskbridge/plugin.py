@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from taskbridge import _transitions as transitions
 from taskbridge._backend import Backend, BackendFactory, Capabilities, WorkerOptions
+from taskbridge._bridge import set_default_factory
 from taskbridge._config import DEFAULT_URL, BackendURL, check_queue, redact
+from taskbridge._deferred import AfterCommit, resend_unsent
 from taskbridge._envelope import ENVELOPE_DEPTH, Envelope
 from taskbridge._execution import execute, reject, worker_name
 from taskbridge._json import check_arguments
@@ -19,7 +21,13 @@ from taskbridge._json import loads as loads_json
 from taskbridge._json import loads_outline as loads_json_outline
 from taskbridge._outage import ride_out
 from taskbridge._outcomes import AttemptFailed
-from taskbridge._plugins import engine_factory, installed_engines, installed_stores, open_store
+from taskbridge._plugins import (
+    engine_factory,
+    installed_engines,
+    installed_stores,
+    open_store,
+    store_scheme,
+)
 from taskbridge._record import (
     ATTEMPT_HISTORY_SIZE,
     PROGRESS_LOG_SIZE,
@@ -32,7 +40,7 @@ from taskbridge._record import (
 from taskbridge._registry import all_tasks as registered_tasks
 from taskbridge._schedules.calls import tick_arguments
 from taskbridge._status import FINAL, TRANSITIONS, WAITING, Status
-from taskbridge._stores.base import RecordFilter, StateStore, StoreFactory
+from taskbridge._stores.base import DeferredPublish, RecordFilter, StateStore, StoreFactory
 from taskbridge._stores.memory import MemoryStore
 from taskbridge._stores.sqlite import SQLiteStore, Statement
 from taskbridge._stores.transactional import Transaction, TransactionalStore
@@ -44,7 +52,10 @@ if TYPE_CHECKING:
     from taskbridge._dashboard.messages import Request as DashboardRequest
     from taskbridge._dashboard.messages import Response as DashboardResponse
     from taskbridge._dashboard.messages import problem_response
+    from taskbridge._dashboard.operations import Executions as ExecutionOperations
     from taskbridge._dashboard.problems import Problem as HTTPProblem
+    from taskbridge._dashboard.schedules import Schedules as ScheduleOperations
+    from taskbridge._dashboard.schedules import parse as parse_schedule
     from taskbridge._dashboard.security import same_origin_json, token_csrf
     from taskbridge._stores.redis import ALLOWED_COMMANDS, Commands, RedisStore
     from taskbridge.cli import commands as cli_commands
@@ -53,6 +64,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ALLOWED_COMMANDS",
     "ATTEMPT_HISTORY_SIZE",
+    "AfterCommit",
     "Attempt",
     "AttemptFailed",
     "Backend",
@@ -64,9 +76,11 @@ __all__ = [
     "DashboardHandler",
     "DashboardRequest",
     "DashboardResponse",
+    "DeferredPublish",
     "ENVELOPE_DEPTH",
     "Envelope",
     "ErrorInfo",
+    "ExecutionOperations",
     "FINAL",
     "HTTPProblem",
     "MemoryStore",
@@ -76,6 +90,7 @@ __all__ = [
     "RecordFilter",
     "RedisStore",
     "SQLiteStore",
+    "ScheduleOperations",
     "StateStore",
     "Statement",
     "Status",
@@ -100,16 +115,20 @@ __all__ = [
     "loads_json",
     "loads_json_outline",
     "open_store",
+    "parse_schedule",
     "problem_response",
     "record_for",
     "redact",
     "registered_tasks",
     "reject",
+    "resend_unsent",
     "restored_signals",
     "ride_out",
     "run_command",
     "same_origin_json",
     "serving",
+    "set_default_factory",
+    "store_scheme",
     "tick_arguments",
     "token_csrf",
     "transitions",
@@ -134,6 +153,11 @@ _LAZY = {
     "problem_response": ("taskbridge._dashboard.messages", "problem_response"),
     "same_origin_json": ("taskbridge._dashboard.security", "same_origin_json"),
     "token_csrf": ("taskbridge._dashboard.security", "token_csrf"),
+    # The operations behind the dashboard, for an adapter's own pages (the Django admin's
+    # retry, cancel and schedule forms): the same checks and wording everywhere.
+    "ExecutionOperations": ("taskbridge._dashboard.operations", "Executions"),
+    "ScheduleOperations": ("taskbridge._dashboard.schedules", "Schedules"),
+    "parse_schedule": ("taskbridge._dashboard.schedules", "parse"),
 }
 
 

@@ -89,7 +89,8 @@ def test_sqlite_malformed(url: str) -> None:
 @pytest.mark.parametrize("url", ["postgresql://db/x", "no-scheme", ""])
 def test_unknown_scheme_names_the_installed_stores(url: str) -> None:
     """An unknown or missing scheme is a ConfigurationError listing the stores installed."""
-    with pytest.raises(ConfigurationError, match="installed stores: memory, redis, rediss, sqlite"):
+    listed = r"installed stores: .*memory, redis, rediss, sqlite"
+    with pytest.raises(ConfigurationError, match=listed):
         open_store(url)
 
 

@@ -8,7 +8,7 @@ many producers and workers. Times are Unix timestamps (float seconds). Reads nev
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -249,6 +249,37 @@ class StateStore(Protocol):
 
     def close(self) -> None:
         """Release connections and file handles."""
+        ...
+
+
+@runtime_checkable
+class DeferredPublish(Protocol):
+    """Optional: a store whose writes can join a transaction the application has open (the
+    Django store inside ``transaction.atomic()``).
+
+    The bridge then publishes a new execution's message only after that transaction commits,
+    so a rollback leaves neither record nor message; a record whose message was never sent
+    (the producer died between commit and send) stays marked *unsent*, and workers send it
+    after a grace period (``resend_unsent``).
+    """
+
+    def publish_after_commit(
+        self, ids: Sequence[str], publish: Callable[[], None], *, now: float
+    ) -> bool:
+        """If the records ``ids`` were just written inside a transaction still open in this
+        thread: mark them unsent (in that transaction), arrange for ``publish`` to run after it
+        commits (never after a rollback) and return True. Otherwise return False and do
+        nothing: the caller publishes at once."""
+        ...
+
+    def take_unsent(self, *, before: float, now: float, limit: int = 100) -> list[Record]:
+        """Records marked unsent since before ``before``, at most ``limit``; each is handed
+        out once per period (its mark is moved to ``now``), so concurrent callers do not send
+        it twice."""
+        ...
+
+    def mark_sent(self, ids: Sequence[str]) -> None:
+        """Clear the unsent mark of these records (their messages went out)."""
         ...
 
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import attrs
 import pytest
 
-from taskbridge.plugin import installed_stores, open_store, redact
+from taskbridge.plugin import installed_stores, open_store, redact, store_scheme
 from taskbridge.testing.cleanup import delete_namespace
 from taskbridge.testing.redis_server import (
     start_private_server,
@@ -51,7 +51,7 @@ class StoreTarget:
     def isolated(self, scratch: Path) -> Iterator[str]:
         """The URL of a fresh, empty store like this one, removed on exit."""
         url = self.resolve()
-        scheme = url.split("://", 1)[0]
+        scheme = store_scheme(url)
         if scheme == "memory":
             yield "memory://"
         elif scheme in ("redis", "rediss"):
@@ -60,7 +60,7 @@ class StoreTarget:
         elif scheme == "sqlite":
             yield f"sqlite:///{scratch.resolve() / f'store-{uuid.uuid4().hex[:8]}.db'}"
         else:
-            factory = installed_stores().get(scheme)
+            factory = installed_stores().get(scheme or "")
             if factory is None:
                 open_store(url)  # raises ConfigurationError naming the stores installed
             isolated = getattr(factory, "isolated", None)
@@ -128,4 +128,11 @@ def store_targets(config: pytest.Config) -> list[StoreTarget]:
         given = [url.strip() for url in os.environ.get(ENV_URLS, "").split(",") if url.strip()]
     if not given:
         return default_targets()
-    return [StoreTarget(url.split("://", 1)[0], url) for url in given]
+    return [StoreTarget(_label(url), url) for url in given]
+
+
+def _label(url: str) -> str:
+    """``redis`` for ``redis://…`` (as before); ``django:pg`` for ``django:pg?…``."""
+    if "://" in url:
+        return url.split("://", 1)[0]
+    return url.split("?", 1)[0]

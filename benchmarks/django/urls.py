@@ -1,0 +1,5 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [path("admin/", admin.site.urls),
+               path("tasks/", include("taskbridge_django.urls"))]

@@ -1,0 +1,1 @@
+"""A Haztrak-shaped example project using taskbridge-django."""

@@ -1,0 +1,1 @@
+"""Hazardous-waste manifests, synced from a (simulated) national system."""
