@@ -244,6 +244,7 @@ def test_every_setting_has_an_environment_variable(monkeypatch: pytest.MonkeyPat
         "TASKBRIDGE_HEARTBEAT_INTERVAL": "2",
         "TASKBRIDGE_FAILED_TTL": "86400",
         "TASKBRIDGE_MAX_PAYLOAD": "2048",
+        "TASKBRIDGE_UNSENT_GRACE": "45",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -251,7 +252,7 @@ def test_every_setting_has_an_environment_variable(monkeypatch: pytest.MonkeyPat
     assert settings == Settings(
         url="memory://", imports=("json", "os.path", "string"), default_queue="main",
         result_ttl=3600.0, idempotency_ttl=60.5, routes={"reports.*": "slow"},
-        heartbeat_interval=2.0, failed_ttl=86400.0, max_payload=2048,
+        heartbeat_interval=2.0, failed_ttl=86400.0, max_payload=2048, unsent_grace=45.0,
     )
     names = {env_variable(field.name) for field in attrs.fields(Settings)}
     assert names == set(values), "a setting without its variable, or a variable too many"

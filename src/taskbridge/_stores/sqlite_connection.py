@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,25 @@ def checked_path(path: str | os.PathLike[str]) -> Path:
     return checked
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (kept in the file: once is enough).
+
+    Switching journal modes needs the file to itself, and SQLite answers "database is locked"
+    at once, without waiting out the busy timeout, while another connection uses it: processes
+    opening one new file together (producers and workers starting at once) try again.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT
+    pause = 0.005
+    while conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
+
+
 class Connections:
     """The connections of one process to the database at ``path``, one per thread.
 
@@ -49,7 +69,7 @@ class Connections:
                 alive._forget()
 
         os.register_at_fork(after_in_child=reset_in_child)
-        self.get().execute("PRAGMA journal_mode=WAL")
+        _use_wal(self.get())
 
     def _forget(self) -> None:
         """Drop every connection: a forked child must not use its parent's."""

@@ -107,7 +107,7 @@ def test_a_lease_raced_for_goes_to_one_holder(shared_store_url: str) -> None:
     def race(n: int) -> None:
         store = open_store(shared_store_url)
         try:
-            barrier.wait()
+            barrier.wait(timeout=60)
             if store.lease("tick:race", f"s{n}", now=100.0, ttl=60.0):
                 won.append(f"s{n}")
         finally:
