@@ -208,8 +208,10 @@ class Settings:
     routes: dict[str, str] = attrs.field(factory=dict, converter=_routes)
     #: Seconds between a running task's heartbeats; silence for twice this means the worker died.
     heartbeat_interval: float = attrs.field(default=5.0, validator=_positive)
-    #: Seconds after its commit that a record whose message was never sent (its producer died
-    #: between commit and send) is sent by a worker instead (stores with ``DeferredPublish``).
+    #: Seconds a waiting record may go without its message before a worker sends it again:
+    #: after its commit, for one never sent (its producer died between commit and send;
+    #: stores with ``DeferredPublish``), and past its due time on an empty queue, for one whose
+    #: message an engine lost before the attempt started (a crash, a Redis restart).
     unsent_grace: float = attrs.field(default=30.0, validator=_positive)
 
     @classmethod

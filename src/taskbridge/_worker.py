@@ -22,7 +22,8 @@ from taskbridge._config import check_queue
 from taskbridge._deferred import resend_unsent
 from taskbridge._errors import ConfigurationError, InvalidTaskOptions
 from taskbridge._execution import execute, recover_lost, reject
-from taskbridge._outage import ride_out
+from taskbridge._lost_messages import resend_lost
+from taskbridge._outage import OutageLog, ride_out
 from taskbridge._purge import Purger
 from taskbridge._status import WAITING
 
@@ -133,8 +134,9 @@ class Worker:
 
     @contextlib.contextmanager
     def services(self) -> Iterator[None]:
-        """Announce this worker, look for executions lost by dead workers, and purge records
-        past their ttl, while the block runs. Backends enter it around their engine's loop,
+        """Announce this worker, look for executions lost by dead workers, send again messages
+        lost before their attempt started, and purge records past their ttl, while the block
+        runs. Backends enter it around their engine's loop,
         once the engine has forked whatever it forks at start (so no child is forked while
         this thread holds a lock)."""
         bridge, interval = self.bridge, self.bridge.settings.heartbeat_interval
@@ -147,6 +149,8 @@ class Worker:
         purger = Purger(bridge)
         _import_lazy_codecs()
 
+        outage = OutageLog("worker housekeeping (presence, crash recovery, purge, resends)")
+
         def loop() -> None:
             while True:
                 try:
@@ -154,8 +158,10 @@ class Worker:
                     recover_lost(bridge)
                     purger.run_due()
                     resend_unsent(bridge)
-                except Exception:
-                    logger.warning("worker housekeeping failed; retrying", exc_info=True)
+                    resend_lost(bridge, self.options.queues, holder=self.id)
+                    outage.succeeded()
+                except Exception as exc:
+                    outage.failed(exc)
                 if stop.wait(interval):
                     return
 

@@ -100,9 +100,11 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture()
 def workers(tmp_path: Path) -> Iterator[Workers]:
-    """Real worker processes with a short heartbeat, stopped when the test ends."""
+    """Real worker processes with a short heartbeat, which send a task whose message the
+    outage lost (kombu's pop landed, its unacked bookkeeping did not) 2 s past due."""
     with Workers(tmp_path, imports=["fault_tasks"], pythonpath=[HERE], args=["-v"],
-                 env={"TASKBRIDGE_HEARTBEAT_INTERVAL": "0.5"}) as started:
+                 env={"TASKBRIDGE_HEARTBEAT_INTERVAL": "0.5",
+                      "TASKBRIDGE_UNSENT_GRACE": "2"}) as started:
         yield started
 
 

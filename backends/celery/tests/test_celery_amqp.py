@@ -41,7 +41,10 @@ def test_task_names_are_registered_with_celery(bridge: Bridge, worker: WorkerPro
     replies: dict[str, list[str]] = {}
 
     def answered() -> bool:
-        replies.update(app.control.inspect(timeout=1.0).registered() or {})
+        try:
+            replies.update(app.control.inspect(timeout=1.0).registered() or {})
+        except OSError:  # a pooled connection RabbitMQ closed while idle: kombu reconnects
+            return False
         return bool(replies)
 
     poll(answered, timeout=20, what="a reply to inspect().registered()")

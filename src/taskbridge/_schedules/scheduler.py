@@ -28,6 +28,7 @@ import attrs
 
 from taskbridge._envelope import new_id
 from taskbridge._errors import TaskBridgeError, TaskNotRegistered
+from taskbridge._outage import OutageLog
 from taskbridge._result import Result
 from taskbridge._schedules.calls import tick_arguments
 from taskbridge._schedules.entry import ScheduleEntry
@@ -167,6 +168,7 @@ class Scheduler:
         presence = Presence(self.bridge)
         logger.info("scheduler %s started on %s", presence.id, self.bridge.url.redacted())
         started = False
+        outage = OutageLog("the scheduler loop", log=logger)
         while not stop.is_set():
             try:
                 if not started:
@@ -174,8 +176,9 @@ class Scheduler:
                     started = True
                 presence.beat(self.run_once())
                 delay = self.seconds_until_next()
-            except Exception:  # a store outage must not end the scheduler
-                logger.warning("scheduler loop failed; retrying", exc_info=True)
+                outage.succeeded()
+            except Exception as exc:  # a store outage must not end the scheduler
+                outage.failed(exc)
                 delay = self.max_sleep
             stop.wait(delay)
         with contextlib.suppress(Exception):

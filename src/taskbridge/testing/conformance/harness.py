@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from taskbridge._bridge import Bridge
-from taskbridge._config import ENV_HEARTBEAT, BackendURL
+from taskbridge._config import ENV_HEARTBEAT, BackendURL, env_variable
 from taskbridge._result import Result
 from taskbridge._status import Status
 from taskbridge._task import Task
@@ -34,6 +34,8 @@ TASKS_MODULE = "taskbridge.testing.conformance.tasks"
 ENV_URLS = "TASKBRIDGE_CONFORMANCE_URLS"
 #: Heartbeat for the suite's workers and bridges, so lost workers are noticed within seconds.
 HEARTBEAT = 0.5
+#: The suite's workers send a waiting record whose message was lost this many seconds past due.
+UNSENT_GRACE = 2.0
 #: Queues the session's workers consume.
 SERVED_QUEUES = ("default", "conformance-other")
 #: Consumed by no session worker: tasks sent here wait until a test starts a worker for it.
@@ -57,7 +59,8 @@ class Harness:
         self.in_process: bool = bool(self.capabilities.in_process)
         self.workers = Workers(
             workdir, url=self.url, imports=[TASKS_MODULE],
-            env={ENV_HEARTBEAT: str(HEARTBEAT), ENV_HOOK_LOG: str(self.hook_log)},
+            env={ENV_HEARTBEAT: str(HEARTBEAT), env_variable("unsent_grace"): str(UNSENT_GRACE),
+                 ENV_HOOK_LOG: str(self.hook_log)},
         )
         self._other: Bridge | None = None
         self._background = False
