@@ -15,10 +15,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from taskbridge_celery.testing import AMQP, amqp_available, delete_amqp_entities
+from taskbridge_celery.testing import delete_amqp_entities
 
 from taskbridge import Bridge, EnqueueError, Result, Status
 from taskbridge.testing.polling import wait_for
@@ -35,30 +34,12 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 import fault_tasks  # noqa: E402
+from fault_engines import ENGINES, backend_url  # noqa: E402
 
 # One at a time (on one xdist worker): two Redis outages at once would only add noise.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("faults")]
 
 OUTAGE = 3.0
-
-
-def _backend_url(engine: str, redis_url: str, namespace: str) -> str:
-    where = urlsplit(redis_url).netloc
-    if engine == "celery+amqp":
-        return (f"celery+amqp://guest:guest@{AMQP[0]}:{AMQP[1]}//?store={redis_url}"
-                f"&namespace={namespace}")
-    return f"{engine}://{where}/0?namespace={namespace}"
-
-
-ENGINES = [
-    "huey+redis",
-    "rq+redis",
-    "celery+redis",
-    pytest.param("celery+amqp", marks=pytest.mark.skipif(
-        not amqp_available(),
-        reason=f"RabbitMQ does not answer on {AMQP[0]}:{AMQP[1]}; the case needs it as broker",
-    )),
-]
 
 
 @dataclass
@@ -124,7 +105,7 @@ def test_redis_restart_under_load_loses_no_enqueued_task(
     """While Redis is down enqueue raises EnqueueError only; afterwards the same worker process
     runs new tasks and every task whose enqueue returned ends in a final state."""
     namespace = unique_prefix("fault")
-    url = _backend_url(engine, redis_url, namespace)
+    url = backend_url(engine, redis_url, namespace)
     bridge = Bridge(url, imports=["fault_tasks"])
     worker = workers.start(url, concurrency=concurrency, bridge=bridge, timeout=30)
     producer = Producer(bridge)
@@ -205,7 +186,7 @@ def test_redis_restart_under_load_loses_no_enqueued_task(
 def test_enqueue_while_redis_is_down_writes_nothing(engine: str, redis_url: str) -> None:
     """An enqueue refused because Redis is down leaves no record and no claimed idempotency key."""
     namespace = unique_prefix("fault")
-    bridge = Bridge(_backend_url(engine, redis_url, namespace), imports=["fault_tasks"])
+    bridge = Bridge(backend_url(engine, redis_url, namespace), imports=["fault_tasks"])
     echo = fault_tasks.echo.using(bridge=bridge, idempotency_key=f"{namespace}:key")
     try:
         take_down_private_server(redis_url)
