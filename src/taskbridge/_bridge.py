@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from taskbridge import _chains, _deferred, _json, _registry
+from taskbridge import _calls, _chains, _deferred, _registry
 from taskbridge._backend import Backend, Capabilities
-from taskbridge._config import BackendURL, Settings, check_queue
+from taskbridge._config import BackendURL, Settings
 from taskbridge._deferred import AfterCommit
 from taskbridge._envelope import Envelope, Step, new_id
 from taskbridge._errors import (
@@ -23,8 +23,6 @@ from taskbridge._errors import (
     InvalidTaskOptions,
     StoreUnavailable,
     TaskBridgeError,
-    TaskNotRegistered,
-    UnsupportedFeature,
 )
 from taskbridge._plugins import create_backend, plugin_manager
 from taskbridge._record import Record, record_for
@@ -94,59 +92,7 @@ class Bridge:
         chain_id: str | None = None,
     ) -> tuple[Record, Envelope]:
         """Check everything about one call and build its record and envelope; sends nothing."""
-        if not _registry.is_registered(task):
-            raise TaskNotRegistered(
-                f"task {task.name!r} is not registered in this process; define it with @task "
-                "at module level so workers can import it"
-            )
-        if not isinstance(kwargs, Mapping):
-            raise InvalidTaskOptions(f"kwargs must be a dict, got {type(kwargs).__name__}")
-        args, kwargs = tuple(args), dict(kwargs)
-        _json.check_arguments(args, kwargs)
-        _json.check_call_size(task.name, args, kwargs, self.settings.max_payload)
-        options = task.options
-        caps = self.capabilities
-        queue = check_queue(options.queue or task.queue or self.route(task.name))
-        priority = options.priority if options.priority is not None else task.priority
-        if priority and not caps.priority:
-            raise UnsupportedFeature(
-                f"priority={priority} for {task.name}: {caps.reason('priority')}; "
-                "use a separate queue for urgent work"
-            )
-        timeout = options.timeout if options.timeout is not None else task.timeout
-        if timeout is not None and not caps.timeouts:
-            raise UnsupportedFeature(f"timeout= for {task.name}: {caps.reason('timeouts')}")
-        run_at: float | None = None
-        if options.delay is not None:
-            run_at = now + float(options.delay)
-        elif options.run_at is not None:
-            run_at = options.run_at.timestamp()
-        if run_at is not None and not caps.delays:
-            raise UnsupportedFeature(f"delay/run_at for {task.name}: {caps.reason('delays')}")
-        key = options.idempotency_key
-        if key is None and task.idempotency_key is not None:
-            key = task.idempotency_key(*args, **kwargs)
-        if key is not None and (not isinstance(key, str) or not key):
-            raise InvalidTaskOptions(
-                f"idempotency key for {task.name} must be a non-empty str, got {key!r}"
-            )
-        envelope = Envelope(
-            id=new_id(),
-            task_name=task.name,
-            args=args,
-            kwargs=kwargs,
-            queue=queue,
-            priority=priority,
-            attempt=1,
-            max_attempts=task.retry.max_attempts,
-            enqueued_at=now,
-            run_at=run_at,
-            timeout=timeout,
-            idempotency_key=key,
-            chain=chain,
-            chain_id=chain_id,
-        )
-        return record_for(envelope), envelope
+        return _calls.prepare(self, task, args, kwargs, now, chain=chain, chain_id=chain_id)
 
     def enqueue_calls(self, calls: Sequence[Call]) -> list[Result]:
         """Check, store and send calls as one batch; nothing is sent if any call is bad.
