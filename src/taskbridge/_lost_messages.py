@@ -34,8 +34,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("taskbridge.worker")
 
-#: Most waiting records looked at per queue and sweep.
+#: Most records sent again per queue and sweep, and the size of a page looked at.
 SWEEP_LIMIT = 200
+#: Most pages of waiting records looked at per queue and sweep.
+SWEEP_PAGES = 10
 
 
 def resend_lost(
@@ -63,10 +65,7 @@ def resend_lost(
             continue
         if bridge.backend.queue_depth(queue) > 0:
             continue
-        waiting = store.list(
-            RecordFilter(status=WAITING, queue=queue, until=due_before), limit=SWEEP_LIMIT
-        )
-        lost = [record for record in waiting if _lost(record, due_before)]
+        lost = _find_lost(bridge, queue, due_before)
         if not lost:
             continue
         assert all(record.envelope is not None for record in lost)
@@ -78,6 +77,19 @@ def resend_lost(
         )
         resent.extend(lost)
     return resent
+
+
+def _find_lost(bridge: Bridge, queue: str, due_before: float) -> list[Record]:
+    """Waiting records of ``queue`` that lost their messages, newest first; looks at most
+    ``SWEEP_PAGES`` pages (delayed records enqueued long ago but due later fill pages too)."""
+    wanted = RecordFilter(status=WAITING, queue=queue, until=due_before)
+    lost: list[Record] = []
+    for page in range(SWEEP_PAGES):
+        waiting = bridge.store.list(wanted, limit=SWEEP_LIMIT, offset=page * SWEEP_LIMIT)
+        lost += [record for record in waiting if _lost(record, due_before)]
+        if len(waiting) < SWEEP_LIMIT or len(lost) >= SWEEP_LIMIT:
+            break
+    return lost[:SWEEP_LIMIT]
 
 
 def _lost(record: Record, due_before: float) -> bool:

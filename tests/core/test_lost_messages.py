@@ -110,3 +110,13 @@ def test_canceled_records_and_other_queues_are_left_alone(bridge: Bridge) -> Non
     assert resend_lost(bridge, ["default"], holder="w1", now=now) == []
     assert resent_ids(bridge) == []
     assert [r.id for r in resend_lost(bridge, ["reports"], holder="w1", now=now)] == [elsewhere.id]
+
+
+def test_lost_records_behind_many_long_delayed_ones_are_found(bridge: Bridge) -> None:
+    """Records delayed far ahead but enqueued long ago fill the sweep's first pages; a lost
+    record enqueued before them is still found."""
+    now = time.time()
+    lost = stored_without_message(bridge, 0, now=now - 10 * GRACE)
+    for n in range(450):
+        stored_without_message(bridge, n + 1, now=now - 5 * GRACE, delay=3600)
+    assert [r.id for r in resend_lost(bridge, ["default"], holder="w1", now=now)] == [lost.id]
