@@ -32,14 +32,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--engines", default=",".join(ENGINES),
                         help=f"comma-separated, from {', '.join(ENGINES)} (default: all)")
-    parser.add_argument("--tasks", type=int, default=20_000, help="tasks per engine")
+    parser.add_argument("--tasks", type=int, default=20_000,
+                        help="tasks per engine (RQ's fork-per-job workers: a fifth of it)")
     parser.add_argument("--duration", type=float, default=150.0,
                         help="seconds of enqueueing and killing (default 150)")
     parser.add_argument("--kill-every", type=float, default=5.0, help="seconds between kills")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--settle", type=float, default=120.0,
-                        help="seconds to wait for every record to end final")
+    parser.add_argument("--settle", type=float, default=60.0,
+                        help="give up once no record has ended final for this long")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -54,6 +55,7 @@ def run_engine(engine: str, args: argparse.Namespace, workdir: Path) -> ChaosRep
         return soak(f"huey+sqlite:///{workdir / 'chaos.db'}", workdir=workdir, tasks=args.tasks,
                     workers=args.workers, concurrency=args.concurrency, duration=args.duration,
                     kill_every=args.kill_every, settle=args.settle)
+    tasks = args.tasks // 5 if engine == "rq+redis" else args.tasks
     redis_url = start_private_server(appendonly=True)
     try:
         def restart() -> None:
@@ -62,7 +64,7 @@ def run_engine(engine: str, args: argparse.Namespace, workdir: Path) -> ChaosRep
             bring_up_private_server(redis_url)
 
         url = f"{engine}://{urlsplit(redis_url).netloc}/0?namespace=chaos"
-        return soak(url, workdir=workdir, tasks=args.tasks, workers=args.workers,
+        return soak(url, workdir=workdir, tasks=tasks, workers=args.workers,
                     concurrency=args.concurrency, duration=args.duration,
                     kill_every=args.kill_every, restart_redis=restart, settle=args.settle)
     finally:
