@@ -127,6 +127,9 @@ class Progress:
             self._retry_at = time.monotonic() + RETRY_EVERY
             self._outage.failed(f"recording the progress of {self._id}", exc)
             return False
+        except BaseException:
+            self._unsent = None  # not kept: the error reaches the task, once
+            raise
         self._unsent = None
         self._retry_at = 0.0
         self._outage.answered()
