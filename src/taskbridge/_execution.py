@@ -25,7 +25,7 @@ from taskbridge._errors import (
     TaskTimeout,
     WorkerLost,
 )
-from taskbridge._heartbeat import Unanswered, heartbeats
+from taskbridge._heartbeat import RETRY_PAUSE, Unanswered, heartbeats
 from taskbridge._outage import ride_out
 from taskbridge._progress import Progress, outage_of, transient_errors
 from taskbridge._record import ErrorInfo, Record, type_name
@@ -322,13 +322,23 @@ def _lost_race(envelope: Envelope) -> Record | None:
 # -- crash recovery ------------------------------------------------------------------------------
 
 
+#: How long crash recovery waits before it looks again at the attempts it found silent. A
+#: store outage silences every heartbeat; once the store answers, each running attempt's
+#: next beat comes within ``RETRY_PAUSE``, and a worker whose own housekeeping got there first
+#: must not take those attempts for lost (they would run twice, or end FAILED "worker lost").
+RECHECK_AFTER = 2.5 * RETRY_PAUSE
+
+
 def recover_lost(bridge: Bridge, *, now: float | None = None) -> list[Record]:
-    """Retry or fail RUNNING executions whose worker has been silent for two heartbeats."""
+    """Retry or fail RUNNING executions whose worker has been silent for two heartbeats, and
+    still is a moment later (:data:`RECHECK_AFTER`)."""
     now = time.time() if now is None else now
     silent_since = now - 2 * bridge.settings.heartbeat_interval
+    candidates = [record for record in bridge.store.stale(before=silent_since)
+                  if not _chains.is_chain(record) and record.envelope is not None]
     handled: list[Record] = []
-    for record in bridge.store.stale(before=silent_since):
-        if _chains.is_chain(record) or record.envelope is None:
+    for record in _still_silent(bridge, candidates):
+        if record.envelope is None:
             continue
         current = attrs.evolve(record.envelope, attempt=record.attempts)
         error = ErrorInfo(type_name(WorkerLost), WORKER_LOST)
@@ -341,3 +351,16 @@ def recover_lost(bridge: Bridge, *, now: float | None = None) -> list[Record]:
                            record.task_name, record.id, outcome.status.value)
             handled.append(outcome)
     return handled
+
+
+def _still_silent(bridge: Bridge, silent: list[Record]) -> list[Record]:
+    """Those of ``silent`` that neither beat nor changed after :data:`RECHECK_AFTER`."""
+    if not silent:
+        return []
+    time.sleep(RECHECK_AFTER)
+    again = bridge.store.get_many([record.id for record in silent])
+    return [
+        record for record, now in zip(silent, again, strict=True)
+        if now is not None and now.status is Status.RUNNING and now.attempts == record.attempts
+        and now.heartbeat_at == record.heartbeat_at
+    ]
