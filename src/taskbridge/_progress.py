@@ -4,6 +4,7 @@ task, and is logged once, when it starts and when it ends."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import weakref
@@ -63,6 +64,18 @@ class Outage:
 
 _outages: weakref.WeakKeyDictionary[object, Outage] = weakref.WeakKeyDictionary()
 _outages_lock = threading.Lock()
+
+
+def _forget_outages() -> None:
+    # A forked child (RQ's work horse, a prefork child) starts with no outage seen and fresh
+    # locks: one held by another thread at the fork would never be released in the child.
+    global _outages_lock
+    _outages_lock = threading.Lock()
+    _outages.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_outages)
 
 
 def outage_of(store: StateStore) -> Outage:
