@@ -88,7 +88,8 @@ class Heartbeats:
                     if entry.beat():
                         entry.on_cancel()
                 except Unanswered:
-                    entry.due = time.monotonic() + min(entry.every, RETRY_PAUSE)
+                    with self._lock:
+                        entry.due = time.monotonic() + min(entry.every, RETRY_PAUSE)
                 except Exception:  # a bug in a beat must not stop the beating
                     logger.warning("heartbeat failed", exc_info=True)
             with self._lock:
