@@ -25,8 +25,9 @@ from taskbridge._errors import (
     TaskTimeout,
     WorkerLost,
 )
-from taskbridge._heartbeat import heartbeats
+from taskbridge._heartbeat import RETRY_PAUSE, Unanswered, heartbeats
 from taskbridge._outage import ride_out
+from taskbridge._progress import Progress, outage_of, transient_errors
 from taskbridge._record import ErrorInfo, Record, type_name
 from taskbridge._status import WAITING, Status
 from taskbridge._task import TaskContext
@@ -70,31 +71,37 @@ def execute(bridge: Bridge, envelope: Envelope, *, worker: str | None = None) ->
         task = _registry.lookup(envelope.task_name)
     except TaskNotRegistered as exc:
         return _finish_failed(bridge, envelope, ErrorInfo.from_exception(exc))
+    progress = Progress(store, envelope.id)
     context = TaskContext(
-        envelope.id,
-        envelope.task_name,
-        envelope.attempt,
-        envelope.max_attempts,
-        lambda percent, message: store.set_progress(envelope.id, percent, message,
-                                                    now=time.time()),
+        envelope.id, envelope.task_name, envelope.attempt, envelope.max_attempts, progress.report
     )
     failure: BaseException | None = None
-    with _heartbeat(bridge, envelope, context):
-        with measured() as meter:
-            try:
-                with _attempt_contexts(bridge, envelope):
-                    value = _run(task, envelope, context)
-                _check_result(bridge, value)
-            except BaseException as exc:
-                if isinstance(exc, KeyboardInterrupt | SystemExit):
-                    raise  # the worker is going down; crash recovery takes over
-                failure = exc
-        if failure is not None:
-            return _handle_failure(bridge, task, envelope, context, failure, meter.usage)
+    try:
+        with _heartbeat(bridge, envelope, context, progress):
+            with measured() as meter:
+                try:
+                    with _attempt_contexts(bridge, envelope):
+                        value = _run(task, envelope, context)
+                    _check_result(bridge, value)
+                except BaseException as exc:
+                    if isinstance(exc, KeyboardInterrupt | SystemExit):
+                        raise  # the worker is going down; crash recovery takes over
+                    failure = exc
+            progress.flush()  # before the outcome, so that the record it returns has it
+            if failure is not None:
+                return _handle_failure(bridge, task, envelope, context, failure, meter.usage)
+        return _succeeded(bridge, envelope, value, meter.usage)
+    finally:
+        if not progress.flush():  # tried again: the store may be back after the outcome
+            logger.warning("the last progress of %s [%s] was not recorded: the store did not "
+                           "answer", envelope.task_name, envelope.id)
+
+
+def _succeeded(bridge: Bridge, envelope: Envelope, value: Any, usage: Usage) -> Record | None:
     finished = _persist(
-        bridge, store.finish, envelope.id, envelope.attempt, Status.SUCCEEDED, now=time.time(),
-        idempotency_ttl=bridge.settings.idempotency_ttl, value=value,
-        cpu_time=meter.usage.cpu_time, peak_memory=meter.usage.peak_memory,
+        bridge, bridge.store.finish, envelope.id, envelope.attempt, Status.SUCCEEDED,
+        now=time.time(), idempotency_ttl=bridge.settings.idempotency_ttl, value=value,
+        cpu_time=usage.cpu_time, peak_memory=usage.peak_memory,
     )
     if finished is None:
         return _lost_race(envelope)
@@ -167,16 +174,28 @@ def _alarm(timeout: float | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _heartbeat(bridge: Bridge, envelope: Envelope, context: TaskContext) -> Iterator[None]:
-    """Beat while the task runs, and relay cancel requests to its context.
+def _heartbeat(
+    bridge: Bridge, envelope: Envelope, context: TaskContext, progress: Progress
+) -> Iterator[None]:
+    """Beat while the task runs, relay cancel requests to its context, and send the progress
+    an outage kept back once the store answers.
 
     Beats at least every second, whatever ``heartbeat_interval`` is, so that a cancel request
-    reaches the task promptly.
+    reaches the task promptly. A beat the store does not answer is logged once an outage (not
+    once a beat) and tried again soon; the task runs on.
     """
+    transient, outage = transient_errors(bridge.store), outage_of(bridge.store)
 
     def beat() -> bool:
-        flag = bridge.store.heartbeat(envelope.id, envelope.attempt, now=time.time())
-        return bool(flag) or _chains.cancel_requested(bridge, envelope)
+        try:
+            flag = bridge.store.heartbeat(envelope.id, envelope.attempt, now=time.time())
+            canceled = bool(flag) or _chains.cancel_requested(bridge, envelope)
+        except transient as exc:
+            outage.failed(f"sending the heartbeat of {envelope.id}", exc)
+            raise Unanswered from exc
+        outage.answered()
+        progress.flush(wait=False)
+        return canceled
 
     every = min(bridge.settings.heartbeat_interval, 1.0)
     token = heartbeats.add(beat, every, context._canceled.set)
@@ -303,13 +322,23 @@ def _lost_race(envelope: Envelope) -> Record | None:
 # -- crash recovery ------------------------------------------------------------------------------
 
 
+#: How long crash recovery waits before it looks again at the attempts it found silent. A
+#: store outage silences every heartbeat; once the store answers, each running attempt's
+#: next beat comes within ``RETRY_PAUSE``, and a worker whose own housekeeping got there first
+#: must not take those attempts for lost (they would run twice, or end FAILED "worker lost").
+RECHECK_AFTER = 2.5 * RETRY_PAUSE
+
+
 def recover_lost(bridge: Bridge, *, now: float | None = None) -> list[Record]:
-    """Retry or fail RUNNING executions whose worker has been silent for two heartbeats."""
+    """Retry or fail RUNNING executions whose worker has been silent for two heartbeats, and
+    still is a moment later (:data:`RECHECK_AFTER`)."""
     now = time.time() if now is None else now
     silent_since = now - 2 * bridge.settings.heartbeat_interval
+    candidates = [record for record in bridge.store.stale(before=silent_since)
+                  if not _chains.is_chain(record) and record.envelope is not None]
     handled: list[Record] = []
-    for record in bridge.store.stale(before=silent_since):
-        if _chains.is_chain(record) or record.envelope is None:
+    for record in _still_silent(bridge, candidates):
+        if record.envelope is None:
             continue
         current = attrs.evolve(record.envelope, attempt=record.attempts)
         error = ErrorInfo(type_name(WorkerLost), WORKER_LOST)
@@ -322,3 +351,16 @@ def recover_lost(bridge: Bridge, *, now: float | None = None) -> list[Record]:
                            record.task_name, record.id, outcome.status.value)
             handled.append(outcome)
     return handled
+
+
+def _still_silent(bridge: Bridge, silent: list[Record]) -> list[Record]:
+    """Those of ``silent`` that neither beat nor changed after :data:`RECHECK_AFTER`."""
+    if not silent:
+        return []
+    time.sleep(RECHECK_AFTER)
+    again = bridge.store.get_many([record.id for record in silent])
+    return [
+        record for record, now in zip(silent, again, strict=True)
+        if now is not None and now.status is Status.RUNNING and now.attempts == record.attempts
+        and now.heartbeat_at == record.heartbeat_at
+    ]

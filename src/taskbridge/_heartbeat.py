@@ -13,6 +13,15 @@ logger = logging.getLogger("taskbridge.worker")
 #: Called on each beat; returns True when the attempt should be told to stop (cancel).
 Beat = Callable[[], bool]
 
+#: Seconds between tries of a beat the store did not answer: short, so that the first beat
+#: after an outage lands well before crash recovery (every heartbeat interval) finds the
+#: attempt silent.
+RETRY_PAUSE = 0.2
+
+
+class Unanswered(Exception):
+    """Raised by a beat the store did not answer (the beat has logged it): try again soon."""
+
 
 class _Entry:
     __slots__ = ("beat", "due", "every", "on_cancel")
@@ -74,17 +83,20 @@ class Heartbeats:
                 due = [e for e in self._entries.values() if e.due <= now]
                 for entry in due:
                     entry.due = now + entry.every
-                next_due = min(e.due for e in self._entries.values())
             for entry in due:
                 try:
                     if entry.beat():
                         entry.on_cancel()
-                except Exception:  # a store hiccup must not stop the beating
+                except Unanswered:
+                    with self._lock:
+                        entry.due = time.monotonic() + min(entry.every, RETRY_PAUSE)
+                except Exception:  # a bug in a beat must not stop the beating
                     logger.warning("heartbeat failed", exc_info=True)
             with self._lock:
-                delay = next_due - time.monotonic()
-                if delay > 0:
-                    self._wake.wait(timeout=delay)
+                if self._entries:
+                    delay = min(e.due for e in self._entries.values()) - time.monotonic()
+                    if delay > 0:
+                        self._wake.wait(timeout=delay)
 
 
 heartbeats = Heartbeats()

@@ -21,6 +21,7 @@ from taskbridge._json import loads as loads_json
 from taskbridge._json import loads_outline as loads_json_outline
 from taskbridge._outage import ride_out
 from taskbridge._outcomes import AttemptFailed
+from taskbridge._parent import die_with_parent
 from taskbridge._plugins import (
     engine_factory,
     installed_engines,
@@ -105,6 +106,7 @@ __all__ = [
     "check_queue",
     "cli_commands",
     "current_worker",
+    "die_with_parent",
     "driver_errors",
     "dumps_json",
     "engine_factory",

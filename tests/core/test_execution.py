@@ -347,3 +347,22 @@ def test_an_outcome_is_recorded_once_the_store_answers_again(bridge: Bridge) -> 
     assert result.refresh().status is Status.SUCCEEDED
     assert result.value == 5
     assert next(failures, None) is None  # both outage errors were met and ridden out
+
+
+def test_recovery_spares_an_attempt_that_beats_again_after_an_outage(bridge: Bridge) -> None:
+    """An attempt found silent (its heartbeats held back by a store outage) whose next beat
+    lands just after recovery looked is not taken for lost."""
+    result = stale_running(bridge, attempts=1)
+    store = bridge.store
+    real_stale = store.stale
+
+    def stale_then_beat(*args: Any, **kwargs: Any) -> Any:
+        found = real_stale(*args, **kwargs)
+        # The running attempt's first heartbeat since the store answered again.
+        assert store.heartbeat(result.id, 1, now=time.time()) is False
+        return found
+
+    store.stale = stale_then_beat  # type: ignore[method-assign]
+    assert recover_lost(bridge) == []
+    assert result.refresh().status is Status.RUNNING
+    assert result.attempts == 1

@@ -4,18 +4,23 @@
 with N workers of the chosen type (``thread``: threads in this process; ``process``: forked
 processes) and its own scheduler thread. Consumers only start threads or processes and return,
 so one main loop supervises them all: it watches ``options.stop`` (set by SIGTERM/SIGINT),
-checks worker health, and on stop lets every worker finish its current task.
+checks worker health, and on stop lets every worker finish its current task. Forked workers and
+schedulers die with the process that started them.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from huey.consumer import Consumer, Scheduler
+from huey.constants import WORKER_PROCESS
+from huey.consumer import Consumer, ProcessEnvironment, Scheduler
+
+from taskbridge.plugin import die_with_parent
 
 if TYPE_CHECKING:
     from taskbridge.plugin import Worker
@@ -37,8 +42,29 @@ class _Scheduler(Scheduler):  # type: ignore[misc]
         self.interval = POLL_INTERVAL
 
 
+class _ProcessEnvironment(ProcessEnvironment):  # type: ignore[misc]
+    """Huey's ``process`` worker type, each child tied to the consumer's process.
+
+    A killed worker's children would otherwise live on, re-parented to init and still taking
+    messages (they ignore SIGINT and, idle, SIGTERM), unseen by the restarted worker.
+    """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._parent = os.getpid()  # the consumer's process, which forks every child
+
+    def init_child(self, process: Any) -> None:
+        die_with_parent(self._parent)
+        super().init_child(process)
+
+
 class _Consumer(Consumer):  # type: ignore[misc]
     scheduler_class = _Scheduler
+
+    def get_environment(self, worker_type: str) -> Any:
+        if worker_type == WORKER_PROCESS:
+            return _ProcessEnvironment(self._graceful_sig, self._interrupt_sig)
+        return super().get_environment(worker_type)
 
     def _set_signal_handlers(self) -> None:
         # The taskbridge main loop owns SIGTERM/SIGINT (and may not run on the main thread,

@@ -1,14 +1,17 @@
-"""RQ's scheduler, made to skip a scheduled job hash it cannot read instead of dying on it."""
+"""RQ's scheduler, made to skip a scheduled job hash it cannot read instead of dying on it, and
+to die with the worker that started it."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import NoSuchJobError
 from rq.scheduler import RQScheduler
 from rq.utils import current_timestamp
+from taskbridge.plugin import die_with_parent
 
 from taskbridge_rq.runner import TaskbridgeJob
 
@@ -21,7 +24,19 @@ class Scheduler(RQScheduler):
     dies again on the same job, so no delayed task or retry on that queue is ever enqueued.
     Read first as a ``TaskbridgeJob``, such a hash is reported and deleted (see
     ``TaskbridgeJob.restore``), and RQ's own pass then skips it as a job that is gone.
+
+    RQ forks the scheduler from its worker (``start``); an orphaned scheduler, its worker
+    killed, would hold the queues' scheduler locks and go on moving jobs, one more after
+    every restart. Here it is tied to the worker that started it.
     """
+
+    def start(self) -> Any:
+        self._taskbridge_parent = os.getpid()
+        return super().start()  # type: ignore[no-untyped-call]
+
+    def work(self) -> None:
+        die_with_parent(self._taskbridge_parent)  # in the forked scheduler process
+        super().work()  # type: ignore[no-untyped-call]
 
     def enqueue_scheduled_jobs(self) -> None:
         if not self._scheduled_job_registries and self._acquired_locks:

@@ -10,7 +10,6 @@ two; ``options.stop``, set from code, is relayed to RQ as one SIGTERM. With ``-c
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
@@ -28,7 +27,7 @@ from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
 from taskbridge import ConfigurationError
-from taskbridge.plugin import Worker, restored_signals
+from taskbridge.plugin import Worker, die_with_parent, restored_signals
 
 from taskbridge_rq.runner import TaskbridgeJob, report_failure, resend_if_never_started
 from taskbridge_rq.scheduler import StartsScheduler
@@ -41,18 +40,6 @@ logger = logging.getLogger("taskbridge.rq")
 #: Seconds before a new RQ worker replaces one that quit unasked (RQ's WorkerPool checks on
 #: its workers as often).
 _RESTART_DELAY = 1.0
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-
-
-def _die_with_parent(parent: int) -> None:
-    """Have the kernel SIGKILL this process when ``parent`` dies (Linux; a no-op elsewhere)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # it died before prctl took effect
-        os._exit(1)
 
 
 class _ResendDropped:
@@ -97,7 +84,7 @@ class ForkWorker(StartsScheduler, _ResendDropped, RQWorker):
 
     def setup_work_horse_signals(self) -> None:
         super().setup_work_horse_signals()  # type: ignore[no-untyped-call]
-        _die_with_parent(self._taskbridge_parent)
+        die_with_parent(self._taskbridge_parent)
 
 
 class InlineWorker(StartsScheduler, _ResendDropped, SimpleWorker):
@@ -206,13 +193,16 @@ class _Pool(WorkerPool):
         # makes its own Redis client rather than share this process's connection pool.
         connect = (self._connection_class, self._pool_class, self._pool_kwargs)
         return get_context("fork").Process(
-            target=_pool_child, args=(connect, self._queue_names, self._mode, name),
+            target=_pool_child, args=(os.getpid(), connect, self._queue_names, self._mode, name),
             name=f"taskbridge-rq worker {name} (pool {self.name})",
         )
 
 
-def _pool_child(connect: tuple[Any, Any, dict[str, Any]], queues: list[str], mode: str,
-                name: str) -> None:
+def _pool_child(parent: int, connect: tuple[Any, Any, dict[str, Any]], queues: list[str],
+                mode: str, name: str) -> None:
+    # Killed with the pool: an orphaned RQ worker would go on taking jobs (and its horses and
+    # scheduler, tied to it in turn, with it), and the restarted pool would add more.
+    die_with_parent(parent)
     client_class, pool_class, pool_kwargs = connect
     connection = client_class(
         connection_pool=ConnectionPool(connection_class=pool_class, **pool_kwargs)
