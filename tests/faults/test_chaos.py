@@ -53,7 +53,8 @@ def test_chaos_soak_leaves_every_task_final(engine: str, redis_url: str, tmp_pat
 
     try:
         report = soak(url, workdir=tmp_path, tasks=200, workers=2, concurrency=2,
-                      duration=10.0, kill_every=2.0, restart_redis=restart, settle=60.0)
+                      duration=10.0, kill_every=2.0, restart_redis=restart, min_kills=3,
+                      settle=60.0)
     finally:
         if engine == "celery+amqp":
             delete_amqp_entities(namespace, ["default"])

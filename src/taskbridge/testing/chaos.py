@@ -108,6 +108,7 @@ def soak(
     duration: float = 10.0,
     kill_every: float = 2.0,
     restart_redis: Callable[[], None] | None = None,
+    min_kills: int = 0,
     settle: float = 60.0,
     seed: int = 0,
     imports: tuple[str, ...] = (),
@@ -115,7 +116,8 @@ def soak(
 ) -> ChaosReport:
     """Enqueue ``tasks`` soak tasks over ``duration`` seconds while ``workers`` worker processes
     run and one of them, chosen at random, is SIGKILLed and replaced every ``kill_every``
-    seconds; call ``restart_redis`` once half-way (it takes Redis down and brings it back);
+    seconds (and on, past ``duration``, until ``min_kills`` kills: a loaded machine starts
+    workers slowly); call ``restart_redis`` once half-way (it takes Redis down and brings it back);
     then wait for every record to end final, giving up once none has for ``settle`` seconds
     (so a slow engine's backlog drains, and a stuck record still fails the soak)."""
     rng = random.Random(seed)
@@ -153,12 +155,15 @@ def soak(
         producer.start()
         restarted = restart_redis is None
         next_kill = time.monotonic() + kill_every
-        while time.monotonic() - began < duration or producer.is_alive():
+        while (time.monotonic() - began < duration or producer.is_alive()
+               or kills < min_kills):
             if not restarted and time.monotonic() - began > duration / 2:
                 assert restart_redis is not None
                 restart_redis()
                 restarted, restarts = True, restarts + 1
-            if time.monotonic() >= next_kill and time.monotonic() - began < duration:
+            if time.monotonic() >= next_kill and (
+                time.monotonic() - began < duration or kills < min_kills
+            ):
                 victim = alive.pop(rng.randrange(len(alive)))
                 runner.kill(victim)
                 kills += 1
