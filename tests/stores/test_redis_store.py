@@ -251,3 +251,32 @@ def test_leases_expire_in_redis_too(store: RedisStore) -> None:
     assert store.lease("tick:1", "s1", now=time.time(), ttl=5.0)
     ttl_ms = store.client.pttl(store.key("lease", "tick:1"))
     assert 5_000 < ttl_ms <= 65_000
+
+
+def test_a_store_written_before_the_paired_indexes_is_reindexed_by_purge(
+    store: RedisStore,
+) -> None:
+    """Counts by task or queue and status stay right on a store whose records predate the
+    task-and-status and queue-and-status indexes (read the old way), and after ``purge``
+    files them, through the paired indexes."""
+    store.create([record(f"r{n}", at=float(n), task=f"t{n % 2}", queue=f"q{n % 3}")
+                  for n in range(12)], now=1.0, idempotency_ttl=60.0)
+    for n in range(0, 12, 3):
+        store.start(f"r{n}", 1, worker="w", now=2.0)
+    paired = [k for k in namespace_keys(store) if ":idx:ts:" in k or ":idx:qs:" in k]
+    store.client.delete(*paired, store.key("idx", "version"))  # as an older version wrote it
+    store._indexed = False
+
+    def counts() -> list[int]:
+        return [store.count(RecordFilter(task_name="t0", status=Status.RUNNING)),
+                store.count(RecordFilter(queue="q0", status=Status.PENDING)),
+                store.count(RecordFilter(task_name="t1", status={Status.PENDING,
+                                                                 Status.RUNNING}))]
+
+    assert counts() == [2, 0, 6]
+    store.purge(now=3.0, result_ttl=3600.0)
+    assert store.client.get(store.key("idx", "version")) == b"2"
+    assert store.count(RecordFilter(task_name="t0", status=Status.RUNNING)) == 2
+    assert counts() == [2, 0, 6]
+    assert {k for k in namespace_keys(store) if ":idx:ts:" in k} >= {
+        store.key("idx", "ts", "t0", "RUNNING"), store.key("idx", "ts", "t1", "PENDING")}

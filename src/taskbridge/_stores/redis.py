@@ -14,6 +14,9 @@ Key layout, under the namespace ``ns`` (default ``taskbridge``):
 ``ns:idx:status:<STATUS>``      zset per status, scored by ``enqueued_at``
 ``ns:idx:task:<name>``          zset per task name, scored by ``enqueued_at``
 ``ns:idx:queue:<name>``         zset per queue, scored by ``enqueued_at``
+``ns:idx:ts:<task>:<STATUS>``   zset per task name and status, scored by ``enqueued_at``
+``ns:idx:qs:<queue>:<STATUS>``  zset per queue and status, scored by ``enqueued_at``
+``ns:idx:version``              ``2`` once every record is in the ``ts``/``qs`` indexes
 ``ns:idx:dead``                 zset of FAILED records not yet retried (the dead letters)
 ``ns:idx:finished``             zset of SUCCEEDED and CANCELED records scored by
                                 ``finished_at`` (for ``purge``)
@@ -57,8 +60,8 @@ from taskbridge._record import (
     history_error,
 )
 from taskbridge._status import Status
-from taskbridge._stores.base import RecordFilter
-from taskbridge._stores.redis_lua import PRELUDE, QUERY, SCRIPTS
+from taskbridge._stores.redis_lua import PRELUDE, SCRIPTS
+from taskbridge._stores.redis_queries import QUERY, IndexedReads
 from taskbridge._stores.redis_wire import (
     ALLOWED_COMMANDS,
     CommandArg,
@@ -79,7 +82,7 @@ _LEASE_MARGIN = 60.0
 
 
 
-class RedisStore:
+class RedisStore(IndexedReads):
     """Records, claims, schedules and workers in one Redis database, under ``namespace``.
 
     ``url_or_client`` is a ``redis://`` / ``rediss://`` URL or a ``redis.Redis`` made with
@@ -107,6 +110,7 @@ class RedisStore:
             name: self.client.register_script(PRELUDE + body) for name, body in SCRIPTS.items()
         }
         self._query = self.client.register_script(QUERY)
+        self._indexed = False
 
     def wait_for_final(self, id: str, timeout: float) -> None:
         """Block until ``id`` may have become final, or ``timeout`` seconds pass.
@@ -255,59 +259,6 @@ class RedisStore:
         found = self.get_many(texts(ids))
         return [r for r in found if r is not None and r.status is Status.RUNNING]
 
-    def _plan(self, filter: RecordFilter) -> tuple[list[str], list[str]] | None:
-        """The status indexes (any of) and other indexes (all of) ``filter`` selects from."""
-        statuses = filter.status
-        if statuses is not None and not statuses:
-            return None
-        if not filter.include_retried and statuses is None:
-            statuses = frozenset(Status)
-        group = [
-            # Only FAILED records can be retried, so the dead letters are FAILED minus retried.
-            self.key("idx", "dead")
-            if status is Status.FAILED and not filter.include_retried
-            else self.key("idx", "status", status.value)
-            for status in sorted(statuses or ())
-        ]
-        every = []
-        if filter.task_name is not None:
-            every.append(self.key("idx", "task", filter.task_name))
-        if filter.queue is not None:
-            every.append(self.key("idx", "queue", filter.queue))
-        if not group and not every:
-            every.append(self.key("idx", "all"))
-        return group, every
-
-    @staticmethod
-    def _range(filter: RecordFilter) -> tuple[str, str]:
-        low = "-inf" if filter.since is None else repr(float(filter.since))
-        high = "+inf" if filter.until is None else f"({float(filter.until)!r}"
-        return low, high
-
-    def list(self, filter: RecordFilter, *, limit: int = 100, offset: int = 0) -> list[Record]:
-        plan = self._plan(filter)
-        if plan is None or limit <= 0:
-            return []
-        group, every = plan
-        low, high = self._range(filter)
-        if len(group) + len(every) == 1:
-            ids = self.client.zrevrangebyscore(
-                (group + every)[0], high, low, start=offset, num=limit
-            )
-        else:
-            ids = self._query(keys=group + every, args=[low, high, offset, limit, len(group)])
-        return [r for r in self.get_many(texts(ids)) if r is not None]
-
-    def count(self, filter: RecordFilter) -> int:
-        plan = self._plan(filter)
-        if plan is None:
-            return 0
-        group, every = plan
-        low, high = self._range(filter)
-        if len(group) + len(every) == 1:
-            return int(self.client.zcount((group + every)[0], low, high))
-        return int(self._query(keys=group + every, args=[low, high, 0, -1, len(group)]))
-
     def purge(
         self,
         *,
@@ -316,6 +267,10 @@ class RedisStore:
         failed_ttl: float | None = None,
         limit: int | None = None,
     ) -> int:
+        if self.client.exists(self.key("idx", "all")) and not self.client.exists(
+            self.key("idx", "version")
+        ):
+            self.reindex()
         ttls = [repr(float(result_ttl)), repr(float(result_ttl if failed_ttl is None
                                                       else failed_ttl))]
         total = 0

@@ -20,8 +20,15 @@ end
 -- may differ).
 local function place(id, old)
   local f = redis.call('HMGET', k('rec', id),
-    'status', 'enqueued_at', 'finished_at', 'heartbeat_at', 'retried_as', 'discarded_at')
-  if old then redis.call('ZREM', k('idx', 'status', old), id) end
+    'status', 'enqueued_at', 'finished_at', 'heartbeat_at', 'retried_as', 'discarded_at',
+    'task_name', 'queue')
+  if old then
+    redis.call('ZREM', k('idx', 'status', old), id)
+    redis.call('ZREM', k('idx', 'ts', f[7], old), id)
+    redis.call('ZREM', k('idx', 'qs', f[8], old), id)
+  end
+  redis.call('ZADD', k('idx', 'ts', f[7], f[1]), f[2], id)
+  redis.call('ZADD', k('idx', 'qs', f[8], f[1]), f[2], id)
   redis.call('ZREM', k('idx', 'dead'), id)
   redis.call('ZREM', k('idx', 'finished'), id)
   redis.call('ZREM', k('idx', 'finished', 'FAILED'), id)
@@ -45,12 +52,14 @@ end
 local function drop(id)
   local f = redis.call('HMGET', k('rec', id), 'status', 'task_name', 'queue', 'idempotency_key')
   for _, index in ipairs({k('idx', 'all'), k('idx', 'status', f[1]), k('idx', 'task', f[2]),
-      k('idx', 'queue', f[3]), k('idx', 'dead'), k('idx', 'finished'),
+      k('idx', 'queue', f[3]), k('idx', 'ts', f[2], f[1]), k('idx', 'qs', f[3], f[1]),
+      k('idx', 'dead'), k('idx', 'finished'),
       k('idx', 'finished', 'FAILED'), k('idx', 'heartbeat')}) do
     redis.call('ZREM', index, id)
   end
   release(id, f[4])
   redis.call('DEL', k('rec', id), k('done', id))
+  if redis.call('EXISTS', k('idx', 'all')) == 0 then redis.call('DEL', k('idx', 'version')) end
 end
 -- Attempt history entries are fields 'attempt:<n>' (set when attempt n starts) and
 -- 'attempt:<n>:end' (when it ends); attempt numbers are consecutive, so keeping the latest
@@ -131,6 +140,8 @@ for r = 1, tonumber(ARGV[4]) do
   i = skip(e.commands)
   plan[r] = e
 end
+-- A store's first record: its indexes are complete from the start (see REINDEX).
+if redis.call('EXISTS', k('idx', 'all')) == 0 then redis.call('SET', k('idx', 'version'), '2') end
 for _, e in ipairs(plan) do
   if not e.owner then
     local id = e.id
@@ -298,68 +309,18 @@ local key = k('lease', ARGV[2])
 if redis.call('HGET', key, 'holder') == ARGV[3] then redis.call('DEL', key) end
 """
 
-# Read-only. KEYS: ARGV[5] status indexes (any of them), then indexes a record must all be in.
-# Walks the smallest source in the time range and checks membership in the others.
-QUERY = """
-local min, max, offset, limit, ng = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]),
-  tonumber(ARGV[5])
-local group, every = {}, {}
-for j = 1, #KEYS do
-  if j <= ng then group[#group + 1] = KEYS[j] else every[#every + 1] = KEYS[j] end
-end
-local best, bestn = 0, math.huge
-for j, key in ipairs(every) do
-  local n = redis.call('ZCOUNT', key, min, max)
-  if n < bestn then best, bestn = j, n end
-end
-local gn = 0
-for _, key in ipairs(group) do gn = gn + redis.call('ZCOUNT', key, min, max) end
-if ng > 0 and gn <= bestn then best = 0 end
-local function member(id)
-  for j, key in ipairs(every) do
-    if j ~= best and not redis.call('ZSCORE', key, id) then return false end
+# ARGV after the namespace: record ids. Files them in the task-and-status and queue-and-status
+# indexes by their current status (a store written before those indexes existed); a record
+# gone meanwhile is skipped, and one that changes later is moved by ``place``.
+REINDEX = """
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local f = redis.call('HMGET', k('rec', id), 'status', 'enqueued_at', 'task_name', 'queue')
+  if f[1] then
+    redis.call('ZADD', k('idx', 'ts', f[3], f[1]), f[2], id)
+    redis.call('ZADD', k('idx', 'qs', f[4], f[1]), f[2], id)
   end
-  if ng == 0 or best == 0 then return true end
-  for _, key in ipairs(group) do
-    if redis.call('ZSCORE', key, id) then return true end
-  end
-  return false
 end
-if best == 0 then
-  if limit < 0 and #every == 0 then return gn end
-  local found = {}
-  for _, key in ipairs(group) do
-    local part = redis.call('ZREVRANGEBYSCORE', key, max, min, 'WITHSCORES')
-    for i = 1, #part, 2 do
-      if member(part[i]) then found[#found + 1] = {part[i], tonumber(part[i + 1])} end
-    end
-  end
-  if limit < 0 then return #found end
-  table.sort(found, function(a, b)
-    if a[2] ~= b[2] then return a[2] > b[2] end
-    return a[1] > b[1]
-  end)
-  local page = {}
-  for i = offset + 1, math.min(#found, offset + limit) do page[#page + 1] = found[i][1] end
-  return page
-end
-local source, seen, page, at = every[best], 0, {}, 0
-while true do
-  local chunk = redis.call('ZREVRANGEBYSCORE', source, max, min, 'LIMIT', at, 500)
-  for _, id in ipairs(chunk) do
-    if member(id) then
-      seen = seen + 1
-      if limit >= 0 and seen > offset then
-        page[#page + 1] = id
-        if #page >= limit then return page end
-      end
-    end
-  end
-  if #chunk < 500 then break end
-  at = at + 500
-end
-if limit < 0 then return seen end
-return page
 """
 
 SCRIPTS = {
@@ -376,4 +337,5 @@ SCRIPTS = {
     "purge": PURGE,
     "lease": LEASE,
     "release_lease": RELEASE_LEASE,
+    "reindex": REINDEX,
 }
