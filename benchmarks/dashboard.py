@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import statistics
 import sys
@@ -119,8 +120,15 @@ def measure(bridge: Bridge, samples: int) -> dict[str, tuple[float, float]]:
 
         return call
 
-    return {name: timed(request(path, query), samples)
-            for name, (path, query) in REQUESTS.items()}
+    timings: dict[str, tuple[float, float]] = {}
+    for name, (path, query) in REQUESTS.items():
+        try:
+            timings[name] = timed(request(path, query), samples)
+        except Exception as exc:  # reported in the table, the other requests still measured
+            print(f"  {name}: {exc}", flush=True)
+            timings[name] = (math.nan, math.nan)
+        print(f"  {name}: {timings[name][0]:.1f} ms median", flush=True)
+    return timings
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -6,9 +6,12 @@ import json
 import multiprocessing
 import sqlite3
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from taskbridge import Envelope, Status
 from taskbridge._errors import ConfigurationError
@@ -136,3 +139,28 @@ def test_purge_removes_expired_leases(tmp_path: Path) -> None:
         left = [key for (key,) in conn.execute("SELECT key FROM leases ORDER BY key")]
     assert left == ["tick:3", "tick:4"]
     store.close()
+
+
+@given(st.lists(st.tuples(st.sampled_from(["t0", "t1"]), st.sampled_from(["q0", "q1"]),
+                          st.booleans()), max_size=30),
+       st.sampled_from([None, "t0"]), st.sampled_from([None, "q1"]))
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_count_by_status_agrees_with_count(
+    tmp_path: Path, rows: list[tuple[str, str, bool]], task: str | None, queue: str | None
+) -> None:
+    """The one-query count by status gives what ``count`` gives status by status."""
+    store = SQLiteStore(tmp_path / f"counts-{uuid.uuid4().hex}.db")
+    try:
+        records = [record(f"r{n}", task=t, queue=q, at=float(n))
+                   for n, (t, q, _) in enumerate(rows)]
+        store.create(records, now=1.0, idempotency_ttl=60.0)
+        for n, (*_, started) in enumerate(rows):
+            if started:
+                store.start(f"r{n}", 1, worker="w", now=2.0)
+        flt = RecordFilter(task_name=task, queue=queue)
+        expected = {s: store.count(RecordFilter(task_name=task, queue=queue, status=s))
+                    for s in Status}
+        assert store.count_by_status(flt) == expected
+    finally:
+        store.close()

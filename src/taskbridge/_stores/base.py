@@ -58,7 +58,9 @@ class StateStore(Protocol):
     Optional extras: ``transient_errors``, the exception types meaning "unreachable right now"
     (workers retry recording an outcome on those), and ``wait_for_final(id, timeout)``, which
     blocks until ``id`` may have become final (the Redis store pops a token its scripts push);
-    ``Result.wait`` uses it instead of polling when present.
+    ``Result.wait`` uses it instead of polling when present; and ``count_by_status(filter)``,
+    ``count`` for every status in one query (a ``dict`` of ``Status`` to int), which the
+    dashboard's statistics use when present.
 
     An idempotency claim for key K is *live* while the record it points at is PENDING, RUNNING
     or RETRYING, or SUCCEEDED with ``finished_at + idempotency_ttl > now``; FAILED and CANCELED
