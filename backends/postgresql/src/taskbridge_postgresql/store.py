@@ -1,0 +1,350 @@
+"""A state store in PostgreSQL: records, claims, leases, schedules and workers in one schema.
+
+State changes are the core's (:class:`taskbridge.plugin.TransactionalStore`), each in one
+transaction with row locks (``SELECT ... FOR UPDATE``); an idempotency key's claim row is taken
+with an upsert, so the primary key decides races between producers; leases are one upsert.
+"""
+
+from __future__ import annotations
+
+import builtins
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from taskbridge import EnqueueError, Record, RecordFilter, Status
+from taskbridge.plugin import (
+    Statement,
+    TransactionalStore,
+    dumps_json,
+    loads_json,
+    transitions,
+)
+from taskbridge_postgresql.connections import Pool
+from taskbridge_postgresql.schema import Tables
+
+Lease = transitions.Lease
+
+#: Records a purge deletes in one transaction, so a large purge never holds locks for long.
+PURGE_BATCH = 500
+
+
+class _Transaction:
+    """The store's primitives on a connection inside one transaction.
+
+    Records are loaded with a row lock, except the owner of a claim while a new record is being
+    created: the claim row's lock already orders that create against the owner's release (which
+    deletes the claim row), and taking the two locks in the other order than ``finish`` does
+    (record, then claim) could deadlock.
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any], tables: Tables) -> None:
+        self.conn = conn
+        self.t = tables
+        self._claim_owners: set[str] = set()
+
+    def _one(self, sql: str, params: Sequence[Any]) -> Any:
+        return self.conn.execute(sql, params).fetchone()
+
+    def load(self, id: str) -> Record | None:
+        lock = "" if id in self._claim_owners else " FOR UPDATE"
+        row = self._one(f"SELECT data FROM {self.t.records} WHERE id = %s{lock}", (id,))
+        return None if row is None else Record.loads(row[0])
+
+    def insert(self, record: Record) -> None:
+        self.conn.execute(
+            f"INSERT INTO {self.t.records} (id, status, task_name, queue, enqueued_at,"
+            " finished_at, idempotency_key, retried_as, heartbeat_at, discarded_at, data)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (record.id, record.status.value, record.task_name, record.queue,
+             record.enqueued_at, record.finished_at, record.idempotency_key, record.retried_as,
+             record.heartbeat_at, record.discarded_at, record.dumps()),
+        )
+
+    def save(self, record: Record) -> None:
+        self.conn.execute(
+            f"UPDATE {self.t.records} SET status = %s, finished_at = %s, retried_as = %s,"
+            " heartbeat_at = %s, discarded_at = %s, data = %s WHERE id = %s",
+            (record.status.value, record.finished_at, record.retried_as, record.heartbeat_at,
+             record.discarded_at, record.dumps(), record.id),
+        )
+
+    def delete(self, id: str) -> None:
+        self.conn.execute(f"DELETE FROM {self.t.records} WHERE id = %s", (id,))
+
+    def claim(self, key: str) -> str | None:
+        # Insert an empty claim or lock the one there: either way this transaction holds the
+        # key's row until it ends, and a racing producer's upsert waits for it, then sees what
+        # this one wrote. (An empty claim is only ever left by a rollback, which removes it.)
+        row = self._one(
+            f"INSERT INTO {self.t.claims} AS claims (key, record_id) VALUES (%s, '')"
+            " ON CONFLICT (key) DO UPDATE SET record_id = claims.record_id RETURNING record_id",
+            (key,),
+        )
+        holder = str(row[0]) if row is not None else ""
+        if holder:
+            self._claim_owners.add(holder)
+        return holder or None
+
+    def set_claim(self, key: str, id: str) -> None:
+        self.conn.execute(
+            f"INSERT INTO {self.t.claims} (key, record_id) VALUES (%s, %s)"
+            " ON CONFLICT (key) DO UPDATE SET record_id = EXCLUDED.record_id",
+            (key, id),
+        )
+
+    def release_claim(self, key: str, id: str) -> None:
+        self.conn.execute(
+            f"DELETE FROM {self.t.claims} WHERE key = %s AND record_id = %s", (key, id)
+        )
+
+    def finished(self, status: Status, until: float, limit: int) -> list[Record]:
+        # Two ranges of the (status, finished_at) index; unset times first, as "oldest".
+        rows = self.conn.execute(
+            f"SELECT data FROM {self.t.records} WHERE status = %s AND finished_at IS NULL"
+            " ORDER BY id LIMIT %s FOR UPDATE",
+            (status.value, limit),
+        ).fetchall()
+        rows += self.conn.execute(
+            f"SELECT data FROM {self.t.records} WHERE status = %s AND finished_at <= %s"
+            " ORDER BY finished_at, id LIMIT %s FOR UPDATE",
+            (status.value, until, limit - len(rows)),
+        ).fetchall()
+        return [Record.loads(data) for (data,) in rows]
+
+    def lease(self, key: str) -> Lease | None:
+        row = self._one(
+            f"SELECT holder, expires_at FROM {self.t.leases} WHERE key = %s FOR UPDATE", (key,)
+        )
+        return None if row is None else Lease(str(row[0]), float(row[1]))
+
+    def set_lease(self, key: str, lease: Lease) -> None:
+        self.conn.execute(
+            f"INSERT INTO {self.t.leases} (key, holder, expires_at) VALUES (%s, %s, %s)"
+            " ON CONFLICT (key) DO UPDATE SET holder = EXCLUDED.holder,"
+            " expires_at = EXCLUDED.expires_at",
+            (key, lease.holder, lease.expires_at),
+        )
+
+    def delete_lease(self, key: str) -> None:
+        self.conn.execute(f"DELETE FROM {self.t.leases} WHERE key = %s", (key,))
+
+    def drop_leases(self, until: float) -> None:
+        self.conn.execute(f"DELETE FROM {self.t.leases} WHERE expires_at <= %s", (until,))
+
+    def write(self, writes: Sequence[Any]) -> None:
+        statements: Sequence[Statement] = writes
+        for sql, params in statements:
+            self.conn.execute(sql, params)
+
+
+class PostgreSQLStore(TransactionalStore):
+    """Records, claims, leases, schedules and workers in schema ``schema`` of the database
+    ``conninfo`` names (a libpq URL or key-value string), created on first use.
+
+    Native writes (``create(writes=)``, ``write``) are :data:`taskbridge.plugin.Statement` s,
+    ``(sql, params)`` with psycopg's ``%s`` placeholders, run in the same transaction.
+    """
+
+    #: The server or the network did not answer (a pool timeout is one): workers retry.
+    transient_errors: tuple[type[BaseException], ...] = (
+        psycopg.OperationalError, psycopg.InterfaceError,
+    )
+
+    def __init__(self, conninfo: str, *, schema: str = "taskbridge", location: str = "") -> None:
+        self.tables = Tables(schema)
+        self.location = location or f"PostgreSQL schema {schema!r}"
+        self.pool = Pool(conninfo)
+        self._created = False
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<PostgreSQLStore {self.location}>"
+
+    def _ready(self) -> None:
+        """Create the schema and its tables, once (they outlive processes and forks)."""
+        if self._created:
+            return
+        with self._lock:
+            if not self._created:
+                self.tables.create(self.pool.conninfo)
+                self._created = True
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Transaction]:
+        self._ready()
+        with self.pool.transaction() as conn:
+            yield _Transaction(conn, self.tables)
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> builtins.list[Any]:
+        self._ready()
+        with self.pool.connection() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        self._ready()
+        with self.pool.connection() as conn:
+            return conn.execute(sql, params).rowcount
+
+    # -- changes done in one statement -------------------------------------------------------
+
+    def lease(self, key: str, holder: str, *, now: float, ttl: float) -> bool:
+        # transitions.take_lease as one upsert: free, expired, or already the holder's.
+        return bool(self._rows(
+            f"INSERT INTO {self.tables.leases} AS held (key, holder, expires_at)"
+            " VALUES (%s, %s, %s) ON CONFLICT (key) DO UPDATE"
+            " SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at"
+            " WHERE held.holder = EXCLUDED.holder OR held.expires_at <= %s RETURNING 1",
+            (key, holder, now + ttl, now),
+        ))
+
+    def release_lease(self, key: str, holder: str) -> None:
+        self._run(f"DELETE FROM {self.tables.leases} WHERE key = %s AND holder = %s",
+                  (key, holder))
+
+    def purge(
+        self,
+        *,
+        now: float,
+        result_ttl: float,
+        failed_ttl: float | None = None,
+        limit: int | None = None,
+    ) -> int:
+        """The core's purge, :data:`PURGE_BATCH` records a transaction."""
+        total = 0
+        while limit is None or total < limit:
+            batch = PURGE_BATCH if limit is None else min(PURGE_BATCH, limit - total)
+            done = super().purge(now=now, result_ttl=result_ttl, failed_ttl=failed_ttl,
+                                 limit=batch)
+            total += done
+            if done < batch:
+                break
+        return total
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def claim_holder(self, key: str) -> str | None:
+        rows = self._rows(f"SELECT record_id FROM {self.tables.claims} WHERE key = %s", (key,))
+        # An empty holder is a claim being made, not yet committed: none.
+        return (str(rows[0][0]) or None) if rows else None
+
+    def lease_holder(self, key: str, *, now: float) -> str | None:
+        rows = self._rows(
+            f"SELECT holder FROM {self.tables.leases} WHERE key = %s AND expires_at > %s",
+            (key, now),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def get_many(self, ids: Sequence[str]) -> builtins.list[Record | None]:
+        found: dict[str, Record] = {}
+        for start in range(0, len(ids), 1000):
+            chunk = list(ids[start : start + 1000])
+            for (data,) in self._rows(
+                f"SELECT data FROM {self.tables.records} WHERE id = ANY(%s)", (chunk,)
+            ):
+                record = Record.loads(data)
+                found[record.id] = record
+        return [found.get(id) for id in ids]
+
+    def stale(self, *, before: float, limit: int = 100) -> builtins.list[Record]:
+        rows = self._rows(
+            f"SELECT data FROM {self.tables.records} WHERE status = 'RUNNING'"
+            " AND (heartbeat_at < %s OR heartbeat_at IS NULL) LIMIT %s",
+            (before, limit),
+        )
+        return [Record.loads(data) for (data,) in rows]
+
+    @staticmethod
+    def _where(filter: RecordFilter) -> tuple[str, builtins.list[Any]]:
+        clauses: builtins.list[str] = []
+        params: builtins.list[Any] = []
+        if filter.status is not None:
+            clauses.append("status = ANY(%s)")
+            params.append(sorted(s.value for s in filter.status))
+        for column, value in (("task_name", filter.task_name), ("queue", filter.queue)):
+            if value is not None:
+                clauses.append(f"{column} = %s")
+                params.append(value)
+        if filter.since is not None:
+            clauses.append("enqueued_at >= %s")
+            params.append(filter.since)
+        if filter.until is not None:
+            clauses.append("enqueued_at < %s")
+            params.append(filter.until)
+        if not filter.include_retried:
+            clauses.append("retried_as IS NULL AND discarded_at IS NULL")
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def list(
+        self, filter: RecordFilter, *, limit: int = 100, offset: int = 0
+    ) -> builtins.list[Record]:
+        where, params = self._where(filter)
+        # seq breaks ties in insertion order, as the memory store's stable sort does.
+        rows = self._rows(
+            f"SELECT data FROM {self.tables.records}{where}"
+            " ORDER BY enqueued_at DESC, seq ASC LIMIT %s OFFSET %s",
+            (*params, limit, offset),
+        )
+        return [Record.loads(data) for (data,) in rows]
+
+    def count(self, filter: RecordFilter) -> int:
+        where, params = self._where(filter)
+        return int(self._rows(f"SELECT COUNT(*) FROM {self.tables.records}{where}",
+                              params)[0][0])
+
+    # -- schedules and workers -----------------------------------------------------------------
+
+    def put_schedule(self, name: str, data: dict[str, Any]) -> None:
+        self._run(
+            f"INSERT INTO {self.tables.schedules} (name, data) VALUES (%s, %s)"
+            " ON CONFLICT (name) DO UPDATE SET data = EXCLUDED.data",
+            (name, dumps_json(data)),
+        )
+
+    def get_schedule(self, name: str) -> dict[str, Any] | None:
+        rows = self._rows(f"SELECT data FROM {self.tables.schedules} WHERE name = %s", (name,))
+        return dict(loads_json(rows[0][0])) if rows else None
+
+    def list_schedules(self) -> dict[str, dict[str, Any]]:
+        rows = self._rows(f"SELECT name, data FROM {self.tables.schedules}")
+        return {name: dict(loads_json(data)) for name, data in rows}
+
+    def delete_schedule(self, name: str) -> bool:
+        return self._run(f"DELETE FROM {self.tables.schedules} WHERE name = %s", (name,)) > 0
+
+    def register_worker(self, worker_id: str, info: dict[str, Any], *, ttl: float) -> None:
+        now = time.time()
+        self._ready()
+        with self.pool.transaction() as conn:
+            conn.execute(f"DELETE FROM {self.tables.workers} WHERE expires_at <= %s", (now,))
+            conn.execute(
+                f"INSERT INTO {self.tables.workers} (id, info, expires_at) VALUES (%s, %s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET info = EXCLUDED.info,"
+                " expires_at = EXCLUDED.expires_at",
+                (worker_id, dumps_json(info), now + ttl),
+            )
+
+    def unregister_worker(self, worker_id: str) -> None:
+        self._run(f"DELETE FROM {self.tables.workers} WHERE id = %s", (worker_id,))
+
+    def workers(self) -> builtins.list[dict[str, Any]]:
+        rows = self._rows(f"SELECT id, info FROM {self.tables.workers} WHERE expires_at > %s",
+                          (time.time(),))
+        return [dict(loads_json(info), id=id) for id, info in rows]
+
+    def ping(self) -> None:
+        try:
+            self._rows(f"SELECT 1 FROM {self.tables.schedules} LIMIT 1")
+        except psycopg.Error as exc:
+            raise EnqueueError(
+                f"cannot use the PostgreSQL store at {self.location}: {type(exc).__name__}: "
+                f"{exc}; check that the server answers, that the database exists and that "
+                "the user may create tables in it"
+            ) from exc
+
+    def close(self) -> None:
+        self.pool.close()
