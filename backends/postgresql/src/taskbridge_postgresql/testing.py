@@ -13,12 +13,12 @@ import atexit
 import functools
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from taskbridge import hookimpl
 from taskbridge.plugin import BackendURL, redact
-from taskbridge.testing.plugins import StoreTargetSpec
 
 #: The server tests may create databases on (any database of it: the URL's is only connected to).
 ENV_SERVER = "TASKBRIDGE_TEST_POSTGRESQL_URL"
@@ -74,7 +74,7 @@ test_database_url.__test__ = False  # type: ignore[attr-defined]
 
 
 @hookimpl
-def taskbridge_store_targets() -> list[StoreTargetSpec]:
+def taskbridge_store_targets() -> list[tuple[str, Callable[[], str]]]:
     """PostgreSQL, in this run's test database (each test in a schema of its own)."""
     return [("postgresql", test_database_url)]
 
