@@ -8,7 +8,6 @@ with an upsert, so the primary key decides races between producers; leases are o
 from __future__ import annotations
 
 import builtins
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -160,19 +159,20 @@ class PostgreSQLStore(TransactionalStore):
         self.location = location or f"PostgreSQL schema {schema!r}"
         self.pool = Pool(conninfo)
         self._created = False
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<PostgreSQLStore {self.location}>"
 
     def _ready(self) -> None:
-        """Create the schema and its tables, once (they outlive processes and forks)."""
-        if self._created:
-            return
-        with self._lock:
-            if not self._created:
-                self.tables.create(self.pool.conninfo)
-                self._created = True
+        """Create the schema and its tables on first use.
+
+        Without a lock of this process: one held by another thread when the process forks
+        would never be released in the child. Threads racing here create nothing twice (the
+        creation is idempotent and takes turns on an advisory lock in the server).
+        """
+        if not self._created:
+            self.tables.create(self.pool.conninfo)
+            self._created = True
 
     @contextmanager
     def transaction(self) -> Iterator[_Transaction]:
