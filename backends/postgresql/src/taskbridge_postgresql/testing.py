@@ -15,7 +15,7 @@ import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from taskbridge import hookimpl
 from taskbridge.plugin import BackendURL, redact
@@ -23,7 +23,7 @@ from taskbridge.plugin import BackendURL, redact
 #: The server tests may create databases on (any database of it: the URL's is only connected to).
 ENV_SERVER = "TASKBRIDGE_TEST_POSTGRESQL_URL"
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-#: The test database of this run, ``<url> <pid of the process that drops it>``, for children.
+#: The URL of this run's test database, exported for the processes the run starts.
 ENV_DATABASE = "TASKBRIDGE_TEST_POSTGRESQL_DATABASE"
 TEST_PREFIX = "tbtest"
 
@@ -41,9 +41,9 @@ def _with_database(url: str, database: str) -> str:
 def test_database_url() -> str:
     """A database of this test run's own (created now, or by the process that started this
     one); ``RuntimeError`` saying why when no server answers."""
-    exported = os.environ.get(ENV_DATABASE, "")
+    exported = os.environ.get(ENV_DATABASE)
     if exported:
-        return exported.split(" ", 1)[0]
+        return exported
     import psycopg
 
     server = server_url()
@@ -58,7 +58,7 @@ def test_database_url() -> str:
         ) from exc
     url = _with_database(server, database)
     atexit.register(drop_database, server, database)
-    os.environ[ENV_DATABASE] = f"{url} {os.getpid()}"
+    os.environ[ENV_DATABASE] = url
     return url
 
 
@@ -94,5 +94,15 @@ def taskbridge_delete_test_namespace(url: str, namespace: str, queues: list[str]
 
 @hookimpl
 def taskbridge_conformance_urls(redis_url: str, workdir: Path) -> list[str]:
-    """None yet: see below."""
-    return []
+    """RQ (when installed) with its records in PostgreSQL: forking workers, and a test
+    namespace's schema dropped after the run. With no server to create a database on, the URL
+    names the server's own, and the suite skips it, saying why, when nothing answers there."""
+    from taskbridge.plugin import installed_engines
+
+    if "rq" not in installed_engines():
+        return []
+    try:
+        store = test_database_url()
+    except RuntimeError:
+        store = server_url()
+    return [f"rq+{redis_url}?store={quote(store, safe=':/@')}"]
