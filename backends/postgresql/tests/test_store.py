@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 import warnings
 from pathlib import Path
 
@@ -159,3 +160,24 @@ def test_an_unreachable_server_is_store_unavailable(tmp_path: Path) -> None:
             bridge.list()
     finally:
         bridge.close()
+
+
+def test_sessions_the_server_closed_are_replaced(database_url: str, tmp_path: Path) -> None:
+    """After the server ends the store's idle sessions (a restart, an administrator), the next
+    reads and changes run on new connections instead of failing."""
+    name = f"tb-{uuid.uuid4().hex[:12]}"
+    with isolated(f"{database_url}?application_name={name}", tmp_path) as url:
+        store = open_store(url)
+        try:
+            store.create([record("a")], now=1000.0, idempotency_ttl=60.0)
+            with psycopg.connect(parse(url)[0], autocommit=True) as admin:
+                ended = admin.execute(
+                    "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE application_name = %s AND pid <> pg_backend_pid()", (name,)
+                ).fetchone()
+            assert ended is not None and ended[0] >= 1
+            assert store.get_many(["a"])[0] is not None
+            store.create([record("b")], now=1000.0, idempotency_ttl=60.0)
+            assert store.count(RecordFilter()) == 2
+        finally:
+            store.close()

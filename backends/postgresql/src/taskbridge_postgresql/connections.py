@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import threading
 import weakref
 from collections.abc import Iterator
@@ -24,6 +25,17 @@ CONNECT_TIMEOUT = 5
 #: nor close them (closing sends the server a goodbye on the parent's session), and a collected
 #: pool would wait for background threads that do not exist in the child. Kept, never touched.
 _INHERITED: list[ConnectionPool[Any]] = []
+
+
+def _check(conn: psycopg.Connection[Any]) -> None:
+    """Raise if an idle connection was closed by the server (a restart, an administrator, an
+    idle timeout), so the pool replaces it before anyone uses it.
+
+    The server says so on the socket before closing it, so an idle connection with something to
+    read is asked once more; a quiet one costs a ``select`` and no round trip.
+    """
+    if select.select([conn.fileno()], [], [], 0)[0]:
+        ConnectionPool.check_connection(conn)
 
 
 class Pool:
@@ -62,6 +74,7 @@ class Pool:
                     min_size=1,
                     max_size=POOL_SIZE,
                     timeout=POOL_TIMEOUT,
+                    check=_check,
                     name="taskbridge",
                     open=True,
                 )
