@@ -181,3 +181,30 @@ def test_sessions_the_server_closed_are_replaced(database_url: str, tmp_path: Pa
             assert store.count(RecordFilter()) == 2
         finally:
             store.close()
+
+
+def test_batches_claiming_keys_in_opposite_orders_all_get_stored(store: StateStore) -> None:
+    """Two producers creating batches whose keys come in opposite orders, at once, both
+    succeed: a deadlock between their claims is retried, not raised."""
+    errors: list[BaseException] = []
+    for round in range(4):
+        keys = [f"a{round}", f"b{round}"]
+        barrier = threading.Barrier(2)
+
+        def produce(name: str, order: list[str], barrier: threading.Barrier) -> None:
+            barrier.wait(timeout=30)
+            try:
+                store.create([record(f"{name}-{key}", key=key) for key in order],
+                             now=1000.0, idempotency_ttl=60.0)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=produce, args=("p", keys, barrier)),
+                   threading.Thread(target=produce, args=("q", keys[::-1], barrier))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []
+        assert all(store.claim_holder(key) is not None for key in keys)
+    assert store.count(RecordFilter()) == 8

@@ -8,8 +8,9 @@ with an upsert, so the primary key decides races between producers; leases are o
 from __future__ import annotations
 
 import builtins
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -159,6 +160,7 @@ class PostgreSQLStore(TransactionalStore):
         self.location = location or f"PostgreSQL schema {schema!r}"
         self.pool = Pool(conninfo)
         self._created = False
+        self._local = threading.local()
 
     def __repr__(self) -> str:
         return f"<PostgreSQLStore {self.location}>"
@@ -177,8 +179,31 @@ class PostgreSQLStore(TransactionalStore):
     @contextmanager
     def transaction(self) -> Iterator[_Transaction]:
         self._ready()
+        keys, self._local.claims_first = getattr(self._local, "claims_first", ()), ()
         with self.pool.transaction() as conn:
-            yield _Transaction(conn, self.tables)
+            tx = _Transaction(conn, self.tables)
+            for key in keys:
+                tx.claim(key)
+            yield tx
+
+    def create(
+        self,
+        records: Sequence[Record],
+        *,
+        now: float,
+        idempotency_ttl: float,
+        writes: Mapping[str, Sequence[Any]] | None = None,
+    ) -> builtins.list[Record]:
+        # The core's create claims keys in the batch's order; two producers with the same keys
+        # in other orders would each hold a claim row the other waits for (a deadlock). The
+        # transaction takes a batch's claim rows in sorted order first, so they queue instead.
+        keys = sorted({r.idempotency_key for r in records if r.idempotency_key})
+        self._local.claims_first = keys if len(keys) > 1 else ()
+        try:
+            return super().create(records, now=now, idempotency_ttl=idempotency_ttl,
+                                  writes=writes)
+        finally:
+            self._local.claims_first = ()
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> builtins.list[Any]:
         self._ready()
