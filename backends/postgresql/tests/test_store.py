@@ -17,6 +17,7 @@ from taskbridge_postgresql.store import PostgreSQLStore
 
 from taskbridge import Bridge, RecordFilter, Status, StoreUnavailable
 from taskbridge.plugin import StateStore, open_store
+from taskbridge.testing.polling import wait_for
 from taskbridge.testing.store_contract.races import race_create, race_processes
 from taskbridge.testing.store_contract.records import create_one, record
 
@@ -175,7 +176,17 @@ def test_sessions_the_server_closed_are_replaced(database_url: str, tmp_path: Pa
                     "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
                     " WHERE application_name = %s AND pid <> pg_backend_pid()", (name,)
                 ).fetchone()
-            assert ended is not None and ended[0] >= 1
+                assert ended is not None and ended[0] >= 1
+
+                def gone() -> bool:
+                    left = admin.execute(
+                        "SELECT COUNT(*) FROM pg_stat_activity"
+                        " WHERE application_name = %s AND pid <> pg_backend_pid()", (name,)
+                    ).fetchone()
+                    return left == (0,)
+
+                # pg_terminate_backend only signals: the sessions end (and say so) a moment later.
+                wait_for(gone, 10, "the store's sessions to end")
             assert store.get_many(["a"])[0] is not None
             store.create([record("b")], now=1000.0, idempotency_ttl=60.0)
             assert store.count(RecordFilter()) == 2
