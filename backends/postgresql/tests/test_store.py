@@ -8,6 +8,7 @@ import threading
 import uuid
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -15,7 +16,7 @@ import taskbridge_postgresql.store as store_module
 from taskbridge_postgresql.factory import isolated, parse
 from taskbridge_postgresql.store import PostgreSQLStore
 
-from taskbridge import Bridge, RecordFilter, Status, StoreUnavailable
+from taskbridge import Bridge, ConfigurationError, RecordFilter, Status, StoreUnavailable
 from taskbridge.plugin import StateStore, open_store
 from taskbridge.testing.polling import wait_for
 from taskbridge.testing.store_contract.races import race_create, race_processes
@@ -219,3 +220,26 @@ def test_batches_claiming_keys_in_opposite_orders_all_get_stored(store: StateSto
         assert errors == []
         assert all(store.claim_holder(key) is not None for key in keys)
     assert store.count(RecordFilter()) == 8
+
+
+def test_a_user_who_cannot_create_the_tables_gets_a_configuration_error(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A user without CREATE on the database hears what to grant, not a driver error."""
+    role = f"tbtest_{uuid.uuid4().hex[:12]}"
+    conninfo = parse(database_url)[0]
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        with isolated(database_url, tmp_path) as url:
+            parts = urlsplit(url)
+            as_role = urlunsplit(parts._replace(netloc=f"{role}@{parts.netloc.rpartition('@')[2]}"))
+            store = open_store(as_role)
+            try:
+                with pytest.raises(ConfigurationError, match="GRANT CREATE ON DATABASE"):
+                    store.count(RecordFilter())
+            finally:
+                store.close()
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as admin:
+            admin.execute(f'DROP ROLE "{role}"')

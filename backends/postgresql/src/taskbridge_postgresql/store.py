@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 
-from taskbridge import EnqueueError, Record, RecordFilter, Status
+from taskbridge import ConfigurationError, EnqueueError, Record, RecordFilter, Status
 from taskbridge.plugin import (
     Statement,
     TransactionalStore,
@@ -172,9 +172,20 @@ class PostgreSQLStore(TransactionalStore):
         would never be released in the child. Threads racing here create nothing twice (the
         creation is idempotent and takes turns on an advisory lock in the server).
         """
-        if not self._created:
+        if self._created:
+            return
+        try:
             self.tables.create(self.pool.conninfo)
-            self._created = True
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            raise  # the server did not answer: transient
+        except psycopg.Error as exc:
+            raise ConfigurationError(
+                f"the PostgreSQL store at {self.location} cannot create its tables "
+                f"({type(exc).__name__}: {exc}); grant the user CREATE on the database "
+                f"(GRANT CREATE ON DATABASE ...), or have its owner run any taskbridge "
+                "command with this URL once"
+            ) from exc
+        self._created = True
 
     @contextmanager
     def transaction(self) -> Iterator[_Transaction]:
