@@ -47,9 +47,9 @@ def test_namespaces_keep_their_records_apart(database_url: str, tmp_path: Path) 
             two.close()
 
 
-def test_tables_and_indexes_are_created_on_first_use(store: StateStore, store_url: str) -> None:
-    """The first call creates the schema's tables and the indexes listing and purging use."""
-    store.count(RecordFilter())
+def test_tables_and_indexes_are_created_on_first_write(store: StateStore, store_url: str) -> None:
+    """The first write creates the schema's tables and the indexes listing and purging use."""
+    store.put_schedule("s", {})
     with psycopg.connect(parse(store_url)[0]) as conn:
         rows = conn.execute(
             "SELECT indexname FROM pg_indexes WHERE schemaname = %s", (_schema(store_url),)
@@ -66,7 +66,7 @@ def test_native_writes_commit_or_roll_back_with_the_record(
     """create(writes=) runs SQL in the record's transaction: a failing write stores nothing."""
     conninfo, schema = parse(store_url)
     table = f'"{schema}".messages'
-    store.count(RecordFilter())  # creates the schema
+    store.put_schedule("s", {})  # creates the schema
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f"CREATE TABLE {table} (id TEXT PRIMARY KEY)")
     insert = (f"INSERT INTO {table} (id) VALUES (%s)", ("m1",))
@@ -237,9 +237,34 @@ def test_a_user_who_cannot_create_the_tables_gets_a_configuration_error(
             store = open_store(as_role)
             try:
                 with pytest.raises(ConfigurationError, match="GRANT CREATE ON DATABASE"):
-                    store.count(RecordFilter())
+                    store.create([record("a")], now=1000.0, idempotency_ttl=60.0)
             finally:
                 store.close()
     finally:
         with psycopg.connect(conninfo, autocommit=True) as admin:
             admin.execute(f'DROP ROLE "{role}"')
+
+
+def test_reads_create_nothing_and_find_nothing(store: StateStore, store_url: str) -> None:
+    """Reading a namespace nobody wrote to answers empty and leaves no schema behind (a
+    read-only command on a mistyped namespace); the first write creates the tables."""
+    store.ping()
+    assert store.count(RecordFilter()) == 0
+    assert store.list(RecordFilter()) == []
+    assert store.get_many(["a"]) == [None]
+    assert store.stale(before=2000.0) == []
+    assert (store.workers(), store.list_schedules(), store.get_schedule("s")) == ([], {}, None)
+    assert (store.claim_holder("k"), store.lease_holder("l", now=1.0)) == (None, None)
+    assert store.delete_schedule("s") is False
+    store.unregister_worker("w")
+    store.release_lease("l", "h")
+    conninfo, schema = parse(store_url)
+
+    def schema_exists() -> bool:
+        with psycopg.connect(conninfo) as conn:
+            found = conn.execute("SELECT to_regnamespace(%s)", (f'"{schema}"',)).fetchone()
+        return found != (None,)
+
+    assert not schema_exists()
+    assert store.lease("l", "h", now=1.0, ttl=5.0)
+    assert schema_exists()

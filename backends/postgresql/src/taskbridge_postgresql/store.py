@@ -29,6 +29,8 @@ from taskbridge_postgresql.schema import Tables
 
 Lease = transitions.Lease
 
+#: What a statement on tables not created yet raises.
+_NOT_CREATED = (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName)
 #: Records a purge deletes in one transaction, so a large purge never holds locks for long.
 PURGE_BATCH = 500
 
@@ -217,30 +219,42 @@ class PostgreSQLStore(TransactionalStore):
             self._local.claims_first = ()
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> builtins.list[Any]:
-        self._ready()
-        with self.pool.connection() as conn:
-            return conn.execute(sql, params).fetchall()
+        """A read's rows; none before anything created the tables (reads create nothing, so
+        a read-only command on a mistyped namespace leaves no empty schema behind)."""
+        try:
+            with self.pool.connection() as conn:
+                return conn.execute(sql, params).fetchall()
+        except _NOT_CREATED:
+            return []
 
-    def _run(self, sql: str, params: Sequence[Any] = ()) -> int:
-        self._ready()
-        with self.pool.connection() as conn:
-            return conn.execute(sql, params).rowcount
+    def _run(self, sql: str, params: Sequence[Any] = (), *, creates: bool = True) -> int:
+        """One statement that writes, in its own transaction; how many rows it changed.
+        ``creates=False``: one that has nothing to do before the tables exist (a delete)."""
+        if creates:
+            self._ready()
+        try:
+            with self.pool.connection() as conn:
+                return conn.execute(sql, params).rowcount
+        except _NOT_CREATED:
+            if creates:
+                raise
+            return 0
 
     # -- changes done in one statement -------------------------------------------------------
 
     def lease(self, key: str, holder: str, *, now: float, ttl: float) -> bool:
         # transitions.take_lease as one upsert: free, expired, or already the holder's.
-        return bool(self._rows(
+        return self._run(
             f"INSERT INTO {self.tables.leases} AS held (key, holder, expires_at)"
             " VALUES (%s, %s, %s) ON CONFLICT (key) DO UPDATE"
             " SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at"
-            " WHERE held.holder = EXCLUDED.holder OR held.expires_at <= %s RETURNING 1",
+            " WHERE held.holder = EXCLUDED.holder OR held.expires_at <= %s",
             (key, holder, now + ttl, now),
-        ))
+        ) > 0
 
     def release_lease(self, key: str, holder: str) -> None:
         self._run(f"DELETE FROM {self.tables.leases} WHERE key = %s AND holder = %s",
-                  (key, holder))
+                  (key, holder), creates=False)
 
     def purge(
         self,
@@ -329,8 +343,8 @@ class PostgreSQLStore(TransactionalStore):
 
     def count(self, filter: RecordFilter) -> int:
         where, params = self._where(filter)
-        return int(self._rows(f"SELECT COUNT(*) FROM {self.tables.records}{where}",
-                              params)[0][0])
+        rows = self._rows(f"SELECT COUNT(*) FROM {self.tables.records}{where}", params)
+        return int(rows[0][0]) if rows else 0
 
     # -- schedules and workers -----------------------------------------------------------------
 
@@ -350,7 +364,8 @@ class PostgreSQLStore(TransactionalStore):
         return {name: dict(loads_json(data)) for name, data in rows}
 
     def delete_schedule(self, name: str) -> bool:
-        return self._run(f"DELETE FROM {self.tables.schedules} WHERE name = %s", (name,)) > 0
+        return self._run(f"DELETE FROM {self.tables.schedules} WHERE name = %s", (name,),
+                         creates=False) > 0
 
     def register_worker(self, worker_id: str, info: dict[str, Any], *, ttl: float) -> None:
         now = time.time()
@@ -365,7 +380,8 @@ class PostgreSQLStore(TransactionalStore):
             )
 
     def unregister_worker(self, worker_id: str) -> None:
-        self._run(f"DELETE FROM {self.tables.workers} WHERE id = %s", (worker_id,))
+        self._run(f"DELETE FROM {self.tables.workers} WHERE id = %s", (worker_id,),
+                  creates=False)
 
     def workers(self) -> builtins.list[dict[str, Any]]:
         rows = self._rows(f"SELECT id, info FROM {self.tables.workers} WHERE expires_at > %s",
