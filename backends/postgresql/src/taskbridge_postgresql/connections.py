@@ -32,9 +32,12 @@ def _check(conn: psycopg.Connection[Any]) -> None:
     idle timeout), so the pool replaces it before anyone uses it.
 
     The server says so on the socket before closing it, so an idle connection with something to
-    read is asked once more; a quiet one costs a ``select`` and no round trip.
+    read is asked once more; a quiet one costs a ``poll`` (no limit on descriptor numbers,
+    unlike ``select``) and no round trip.
     """
-    if select.select([conn.fileno()], [], [], 0)[0]:
+    waiting = select.poll()
+    waiting.register(conn.fileno(), select.POLLIN)
+    if waiting.poll(0):
         ConnectionPool.check_connection(conn)
 
 
