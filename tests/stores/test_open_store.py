@@ -86,10 +86,11 @@ def test_sqlite_malformed(url: str) -> None:
         open_store(url)
 
 
-@pytest.mark.parametrize("url", ["postgresql://db/x", "no-scheme", ""])
+@pytest.mark.parametrize("url", ["mysql://db/x", "no-scheme", ""])
 def test_unknown_scheme_names_the_installed_stores(url: str) -> None:
     """An unknown or missing scheme is a ConfigurationError listing the stores installed."""
-    listed = r"installed stores: .*memory, redis, rediss, sqlite"
+    # Plugins' stores (django, postgresql) may sort between the core's.
+    listed = r"installed stores: .*memory, .*redis, rediss, sqlite"
     with pytest.raises(ConfigurationError, match=listed):
         open_store(url)
 
@@ -97,7 +98,7 @@ def test_unknown_scheme_names_the_installed_stores(url: str) -> None:
 def test_password_is_redacted_in_errors() -> None:
     """A URL's password never appears in the error."""
     with pytest.raises(ConfigurationError) as caught:
-        open_store("postgresql://user:s3cret@db/x")
+        open_store("mysql://user:s3cret@db/x")
     assert "s3cret" not in str(caught.value) and "***" in str(caught.value)
 
 

@@ -1,5 +1,5 @@
-"""What installed distributions add to tests: conformance URLs, and the Redis keys their
-engines write for a test namespace.
+"""What installed distributions add to tests: conformance URLs, stores for the store contract
+suite, and the Redis keys their engines write for a test namespace.
 
 A distribution registers a module in the ``taskbridge.testing`` entry-point group (as its backend
 is registered in the ``taskbridge`` group) that implements these hooks with
@@ -11,6 +11,7 @@ up after it: no central file names a backend.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,9 @@ GROUP = "taskbridge.testing"
 #: ``(key, None)``: a whole key; ``(key, member)``: one member of a set, sorted set or hash that
 #: several namespaces share.
 RedisEntry = tuple[str, str | None]
+#: A store the contract suite runs against by default: a label for test ids, and its URL or a
+#: callable giving it (called when a test first needs it; ``RuntimeError`` skips, saying why).
+StoreTargetSpec = tuple[str, str | Callable[[], str]]
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 
@@ -39,6 +43,11 @@ class TestingHookspecs:
     ) -> list[str]:
         """Backend URLs the conformance suite should test this distribution with, given the
         tests' Redis (``redis://host:port/db``) and a scratch folder for files."""
+
+    @hookspec
+    def taskbridge_store_targets(self) -> list[StoreTargetSpec]:  # type: ignore[empty-body]
+        """Stores the store contract suite should run against when no ``--taskbridge-store``
+        is given (a distribution's store on a test server), beside the core's."""
 
     @hookspec
     def taskbridge_test_redis_entries(  # type: ignore[empty-body]
@@ -88,3 +97,9 @@ def conformance_urls(redis_url: str, workdir: Path) -> list[str]:
     # pluggy answers newest registration first; the core registered first.
     return [url for answer in reversed(answers) for url in answer or ()]
 
+
+
+def store_target_specs() -> list[StoreTargetSpec]:
+    """Every installed distribution's default store contract targets."""
+    answers = testing_plugins().hook.taskbridge_store_targets()
+    return [spec for answer in reversed(answers) for spec in answer or ()]

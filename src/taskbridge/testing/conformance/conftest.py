@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -30,8 +31,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             pytest.param(url, marks=pytest.mark.xdist_group(f"conformance-{index}"))
             for index, url in enumerate(urls)
         ]
-        ids = [url.split("://", 1)[0] for url in urls]
-        metafunc.parametrize("backend_url", params, ids=ids, scope="session")
+        metafunc.parametrize("backend_url", params, ids=[_label(u) for u in urls],
+                             scope="session")
+
+
+def _label(url: str) -> str:
+    """A test id: ``rq+redis`` for ``rq+redis://…``, ``rq+redis-store-postgresql`` when
+    ``?store=postgresql://…`` keeps its records elsewhere."""
+    label = url.split("://", 1)[0]
+    store = dict(parse_qsl(urlsplit(url).query)).get("store", "")
+    return f"{label}-store-{store.split(':', 1)[0]}" if store else label
 
 
 @pytest.fixture(scope="session")

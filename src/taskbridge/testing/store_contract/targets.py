@@ -16,6 +16,7 @@ import pytest
 
 from taskbridge.plugin import installed_stores, open_store, redact, store_scheme
 from taskbridge.testing.cleanup import delete_namespace
+from taskbridge.testing.plugins import store_target_specs
 from taskbridge.testing.redis_server import (
     start_private_server,
     test_redis_url,
@@ -112,12 +113,14 @@ def redis_6_2_url() -> str:
 
 
 def default_targets() -> list[StoreTarget]:
-    """Every store taskbridge ships; the SQLite path is replaced by a fresh file per test."""
+    """Every store taskbridge ships (the SQLite path is replaced by a fresh file per test), then
+    those installed distributions add (``taskbridge_store_targets``)."""
     return [
         StoreTarget("memory", "memory://"),
         StoreTarget("redis", test_redis_url),
         StoreTarget("redis-6.2", redis_6_2_url),
         StoreTarget("sqlite", "sqlite:///state.db"),
+        *(StoreTarget(label, url) for label, url in store_target_specs()),
     ]
 
 
