@@ -33,7 +33,6 @@ except ImportError as django_missing:
     try:
         from django_tasks import (  # type: ignore[import-not-found,unused-ignore]
             DEFAULT_TASK_QUEUE_NAME,
-            Task,
             TaskContext,
             TaskResult,
             TaskResultStatus,
@@ -44,6 +43,7 @@ except ImportError as django_missing:
         )
         from django_tasks.base import (  # type: ignore[import-not-found,unused-ignore]
             DEFAULT_TASK_PRIORITY,
+            Task,
             TaskError,
         )
         from django_tasks.exceptions import (  # type: ignore[import-not-found,unused-ignore]
