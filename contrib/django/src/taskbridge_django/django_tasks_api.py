@@ -11,6 +11,7 @@ try:
         TaskContext,
         TaskResult,
         TaskResultStatus,
+        default_task_backend,
         task_backends,
     )
     from django.tasks.backends.base import (  # type: ignore[import-not-found,unused-ignore]
@@ -36,6 +37,7 @@ except ImportError as django_missing:
             TaskContext,
             TaskResult,
             TaskResultStatus,
+            default_task_backend,
             task_backends,
         )
         from django_tasks.backends.base import (  # type: ignore[import-not-found,unused-ignore]
@@ -76,6 +78,7 @@ __all__ = [
     "TaskResult",
     "TaskResultDoesNotExist",
     "TaskResultStatus",
+    "default_task_backend",
     "task_backends",
     "task_enqueued",
     "task_finished",
