@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import datetime as dt
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -121,6 +122,26 @@ class _Transaction:
         raise TypeError("the Django store has no native writes: it keeps no engine messages")
 
 
+#: Connections a forked child inherited: kept referenced, never used or closed (see below).
+_inherited: list[Any] = []
+
+
+def _forget_inherited_connections() -> None:
+    """In a forked child (RQ's work horse, a prefork pool's process), start without the
+    parent's connections: used by both processes at once, one SQLite file handle or one
+    PostgreSQL socket breaks (SQLite reports "database is locked" for its locks' whole
+    timeout). The child opens its own. The inherited ones stay referenced so that collecting
+    them does not close the parent's session (PostgreSQL would receive the child's Terminate);
+    the child's exit drops its copies of their descriptors without a word."""
+    from asgiref.local import Local
+
+    _inherited.append(connections._connections)
+    connections._connections = Local(connections.thread_critical)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
+
+
 class _CloseAtThreadExit:
     """Closes a thread's connection when the thread ends.
 
@@ -132,10 +153,12 @@ class _CloseAtThreadExit:
 
     def __init__(self, wrapper: Any) -> None:
         self.wrapper = wrapper
+        self.pid = os.getpid()
 
     def __del__(self) -> None:
         raw = getattr(self.wrapper, "connection", None)
-        if raw is not None:
+        # Never from a forked child: the connection is its parent's.
+        if raw is not None and os.getpid() == self.pid:
             # A connection that already broke has nothing left to close.
             with contextlib.suppress(Exception):
                 raw.close()
