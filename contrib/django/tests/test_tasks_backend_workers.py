@@ -3,7 +3,9 @@ with real workers on huey+sqlite, rq+redis and celery+redis: the scenarios of Dj
 ``tests/tasks/`` that apply to a backend whose tasks run elsewhere (enqueue, ``using``,
 ``get_result``, refresh, context, async, signals), plus what taskbridge adds underneath
 (retries, idempotency, timeouts, records in the admin). One worker per engine serves the
-whole module; records live in the Django store, as the adapter's default has it."""
+whole module; records live in the Django store, as the adapter's default has it: in SQLite
+beside Huey's thread workers, in PostgreSQL behind the forking workers of RQ and Celery (a
+forked child cannot share a process's SQLite file, see ``taskbridge_django.store``)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import pytest
 from django.db import transaction
 from django.test import Client, override_settings
 from djangotasks import tasks
+from conftest import postgres_answers
 from processes import environment
 from taskbridge_django.backend import TaskBridgeBackend
 from taskbridge_django.conf import make_bridge, with_store
@@ -37,9 +40,11 @@ from taskbridge.testing.polling import wait_for
 from taskbridge.testing.redis_server import test_redis_url, unique_prefix
 from taskbridge.testing.workers import Workers
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True, databases=["default", "pg"]),
+              pytest.mark.slow]
 
-ENGINES = ["huey", "rq", "celery"]
+#: Each engine and the database alias of its Django store.
+ENGINES = {"huey": "default", "rq": "pg", "celery": "pg"}
 QUEUES = ["default", "emails"]
 
 
@@ -60,7 +65,7 @@ class Served:
         return [line for line in lines if line["id"] == id]
 
 
-@pytest.fixture(scope="module", params=ENGINES)
+@pytest.fixture(scope="module", params=list(ENGINES))
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
     django_db_setup: None, django_db_blocker: Any,
@@ -68,19 +73,23 @@ def served(
     """A worker of ``engine`` (queues default and emails) for the module, records in the
     Django store of the test database, and the project's bridge pointed at the same."""
     engine = str(request.param)
+    store = f"django:{ENGINES[engine]}"
+    if ENGINES[engine] == "pg" and postgres_answers() is not None:
+        pytest.skip(postgres_answers() or "")
     folder = tmp_path_factory.mktemp(f"djtasks-{engine}")
     namespace = unique_prefix(f"djtasks-{engine}")
     redis = test_redis_url()
     url = (f"huey+sqlite:///{folder / 'tasks.db'}" if engine == "huey"
            else f"{engine}+{redis}?namespace={namespace}")
     signal_log = folder / "signals.jsonl"
-    env = environment(TASKBRIDGE_DJANGO_TEST_URL=url, DJANGOTASKS_SIGNAL_LOG=str(signal_log))
-    settings = override_settings(TASKBRIDGE={"URL": url, "STORE": "django"})
+    env = environment(TASKBRIDGE_DJANGO_TEST_URL=url, TASKBRIDGE_DJANGO_TEST_STORE=store,
+                      DJANGOTASKS_SIGNAL_LOG=str(signal_log))
+    settings = override_settings(TASKBRIDGE={"URL": url, "STORE": store})
     settings.enable()
     bridge = make_bridge()
     previous = set_bridge(bridge)
     try:
-        with django_db_blocker.unblock(), Workers(folder, url=with_store(url, "django"),
+        with django_db_blocker.unblock(), Workers(folder, url=with_store(url, store),
                                                   env=env) as workers:
             workers.start(queues=QUEUES, concurrency=2, bridge=bridge)
             yield Served(engine, url, bridge, signal_log)

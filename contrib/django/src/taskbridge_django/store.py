@@ -22,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
+from django.db.utils import load_backend
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -128,11 +129,15 @@ _inherited: list[Any] = []
 
 def _forget_inherited_connections() -> None:
     """In a forked child (RQ's work horse, a prefork pool's process), start without the
-    parent's connections: used by both processes at once, one SQLite file handle or one
-    PostgreSQL socket breaks (SQLite reports "database is locked" for its locks' whole
-    timeout). The child opens its own. The inherited ones stay referenced so that collecting
+    parent's connections: one PostgreSQL socket (or SQLite handle) used by two processes at
+    once breaks. The child opens its own. The inherited ones stay referenced so that collecting
     them does not close the parent's session (PostgreSQL would receive the child's Terminate);
-    the child's exit drops its copies of their descriptors without a word."""
+    the child's exit drops its copies of their descriptors without a word.
+
+    SQLite cannot be made safe this way: its locks live in process-wide tables the child
+    inherits, so a child forked while another thread had the file open may stay locked out.
+    Forking pools (RQ's ``fork``, Celery's ``prefork``) want a database server.
+    """
     from asgiref.local import Local
 
     _inherited.append(connections._connections)
@@ -183,6 +188,10 @@ class DjangoStore(TransactionalStore):
         self.alias = alias
         self.location = f"Django database {alias!r}"
         self._threads = threading.local()
+        # Import the database backend now, in the thread that opens the store: a process that
+        # forks (RQ's work horses) while one of its threads is halfway through that import
+        # leaves the child waiting forever on the import's lock.
+        load_backend(connections.settings[alias]["ENGINE"])
 
     def __repr__(self) -> str:
         return f"<DjangoStore {self.alias!r}>"
