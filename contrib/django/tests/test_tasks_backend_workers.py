@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import transaction
+from asgiref.sync import sync_to_async
+from django.db import connections, transaction
 from django.test import Client, override_settings
 from djangotasks import tasks
 from conftest import postgres_answers
@@ -252,6 +253,8 @@ def test_async_api(served: Served) -> None:
         fetched = await tasks.echo_async.aget_result(result.id)
         with pytest.raises(TaskResultDoesNotExist):
             await default_task_backend.aget_result("no-such-id")
+        # As Django does when an async request ends: the thread the store was read in lives on.
+        await sync_to_async(connections.close_all)()
         return result, fetched
 
     result, fetched = asyncio.run(scenario())
