@@ -92,7 +92,7 @@ def test_django_rules() -> None:
     with pytest.raises(InvalidTask, match="priority must be a whole number"):
         tasks.noop_task.using(priority=101)
     with pytest.raises(InvalidTask, match="aware datetime"):
-        tasks.noop_task.using(run_after=dt.datetime.now())  # noqa: DTZ005
+        tasks.noop_task.using(run_after=dt.datetime.now())
     with pytest.raises(InvalidTask, match="Queue 'unknown' is not valid for backend"):
         tasks.noop_task.using(queue_name="unknown")
     assert task()(module_level_async).func is module_level_async
@@ -119,10 +119,10 @@ def test_taskbridges_rules() -> None:
             pytest.raises(InvalidTask, match="noop_task: queue name 'bad name!' is invalid"):
         tasks.noop_task.using(queue_name="bad name!")
     with override_settings(USE_TZ=False), pytest.raises(InvalidTask, match="timezone-aware"):
-        tasks.noop_task.using(run_after=dt.datetime.now())  # noqa: DTZ005
+        tasks.noop_task.using(run_after=dt.datetime.now())
     with pytest.raises(InvalidTask, match="timeout must be a positive number"):
         task(timeout=-1)(module_level)
-    with pytest.raises(InvalidTask, match="retry= takes a taskbridge.RetryPolicy"):
+    with pytest.raises(InvalidTask, match=r"retry= takes a taskbridge\.RetryPolicy"):
         task(retry=3)(module_level)
     with pytest.raises(InvalidTask, match="idempotency_key must be a non-empty str"):
         task(idempotency_key=5)(module_level)

@@ -22,7 +22,6 @@ from asgiref.sync import sync_to_async
 from django.db import connections, transaction
 from django.test import Client, override_settings
 from djangotasks import tasks
-from conftest import postgres_answers
 from processes import environment
 from taskbridge_django.backend import TaskBridgeBackend
 from taskbridge_django.conf import make_bridge, with_store
@@ -34,6 +33,7 @@ from taskbridge_django.django_tasks_api import (
     task_enqueued,
 )
 
+from conftest import postgres_answers
 from taskbridge import Bridge
 from taskbridge._bridge import set_bridge
 from taskbridge.testing.cleanup import delete_namespace

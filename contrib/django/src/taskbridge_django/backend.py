@@ -111,7 +111,7 @@ class TaskBridgeBackend(BaseTaskBackend):  # type: ignore[misc,unused-ignore]
         return factory.pools[url.options.get("pool") or next(iter(factory.pools))]
 
     @property
-    def supports_priority(self) -> bool:  # type: ignore[override]
+    def supports_priority(self) -> bool:
         return self.capabilities.priority
 
     def validate_task(self, task: Any) -> None:

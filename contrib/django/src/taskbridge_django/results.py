@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 from taskbridge import Attempt, ErrorInfo, Record, Status
-
 from taskbridge_django.django_tasks_api import TaskError, TaskResult, TaskResultStatus
 
 #: PENDING and RETRYING wait to run (again): Django's READY. CANCELED is final without success.

@@ -22,8 +22,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
-from django.db.utils import load_backend
 from django.db.models import Q, QuerySet
+from django.db.utils import load_backend
 from django.utils import timezone
 
 from taskbridge import EnqueueError, Record, RecordFilter, Status
