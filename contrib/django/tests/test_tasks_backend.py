@@ -175,6 +175,20 @@ def test_a_canceled_execution_is_failed_and_finished(taskbridge_memory: Any) -> 
     assert [(r.id, r.status) for r in finished] == [(result.id, TaskResultStatus.FAILED)]
 
 
+def test_a_failed_execution_is_retried_like_any_other(taskbridge_memory: Any) -> None:
+    """bridge.retry() (the admin's and the command line's retry) re-enqueues a failed Django
+    task's execution; Django's API reads the new one."""
+    failed = tasks.failing_task_value_error.enqueue()
+    taskbridge_memory.run_pending()
+    failed.refresh()
+    assert failed.status == TaskResultStatus.FAILED
+    again = taskbridge_memory.bridge.retry(failed.id)
+    taskbridge_memory.run_pending()
+    retried = tasks.failing_task_value_error.get_result(again.id)
+    assert retried.id != failed.id
+    assert retried.status == TaskResultStatus.FAILED and retried.attempts == 1
+
+
 def record(status: Status, **fields: Any) -> Record:
     return Record(id="r1", task_name="djangotasks.tasks.noop_task", queue="default",
                   status=status, enqueued_at=1_000.0, **fields)
