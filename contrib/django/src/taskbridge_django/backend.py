@@ -18,11 +18,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 from taskbridge import (
     Capabilities,
-    ConfigurationError,
     DuplicateTaskName,
     InvalidTaskOptions,
     ResultNotFound,
     RetryPolicy,
+    UnsupportedFeature,
     get_bridge,
 )
 from taskbridge.plugin import BackendURL, check_queue, engine_factory
@@ -140,7 +140,8 @@ class TaskBridgeBackend(BaseTaskBackend):  # type: ignore[misc,unused-ignore]
         bridge_task = running.register(task, self.alias)
         try:
             result = bridge_task.using(**options).enqueue(*args, **kwargs)
-        except (InvalidTaskOptions, ConfigurationError) as exc:
+        except (InvalidTaskOptions, UnsupportedFeature) as exc:
+            # A bad key, or what the engine's pool cannot do (a timeout on thread workers).
             raise InvalidTask(f"{task.module_path}: {exc}") from exc
         enqueued = task_result(task, result.record, self.alias)
         if not result.deduplicated:
