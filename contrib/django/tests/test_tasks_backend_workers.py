@@ -315,9 +315,9 @@ def test_rolled_back_enqueue_leaves_nothing(served: Served) -> None:
         default_task_backend.get_result(result.id)
 
 
-def test_shows_in_the_admin(served: Served, django_user_model: Any) -> None:
+def test_shows_in_the_admin_and_the_dashboard(served: Served, django_user_model: Any) -> None:
     """An execution enqueued through Django's API is listed and shown in taskbridge's admin
-    like any other."""
+    and its dashboard's API like any other."""
     result = finished(tasks.calculate_meaning_of_life.enqueue(), served)
     client = Client()
     client.force_login(django_user_model.objects.create_superuser("root", password="pw"))
@@ -327,3 +327,6 @@ def test_shows_in_the_admin(served: Served, django_user_model: Any) -> None:
     detail = client.get(f"/admin/taskbridge_django/execution/{result.id}/change/")
     assert detail.status_code == 200
     assert "djangotasks.tasks.calculate_meaning_of_life" in detail.content.decode()
+    api = client.get(f"/tasks/api/executions/{result.id}").json()
+    assert (api["task_name"], api["status"], api["value"]) == (
+        "djangotasks.tasks.calculate_meaning_of_life", "SUCCEEDED", 42)
