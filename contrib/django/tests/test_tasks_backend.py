@@ -229,3 +229,17 @@ def test_one_error_and_one_worker_per_attempt_beyond_the_history() -> None:
     assert result.errors[0].exception_class is KeyError
     assert result.started_at == dt.datetime.fromtimestamp(1_006.0, dt.UTC)
     assert result.last_attempted_at == dt.datetime.fromtimestamp(1_000.0 + attempts, dt.UTC)
+
+
+def test_the_check_wants_the_adapters_app() -> None:
+    """manage.py check reports taskbridge.E006 when TASKS names the backend but
+    taskbridge_django is not installed (workers would not autodiscover the tasks)."""
+    from django.conf import settings
+    from django.core import checks
+
+    assert task_backends["default"].check() == []
+    apps = [app for app in settings.INSTALLED_APPS if app != "taskbridge_django"]
+    with override_settings(INSTALLED_APPS=apps):
+        messages = checks.run_checks()
+    assert [m.id for m in messages if m.id and m.id.startswith("taskbridge")] == [
+        "taskbridge.E006"]

@@ -114,6 +114,21 @@ class TaskBridgeBackend(BaseTaskBackend):  # type: ignore[misc,unused-ignore]
     def supports_priority(self) -> bool:
         return self.capabilities.priority
 
+    def check(self, **kwargs: Any) -> list[Any]:
+        """``manage.py check``: the adapter's app must be installed, or workers would not
+        import the apps' ``tasks.py`` (where Django tasks are registered with taskbridge) and
+        the settings would not reach the bridge."""
+        from django.apps import apps
+        from django.core import checks
+
+        if apps.is_installed("taskbridge_django"):
+            return []
+        return [checks.Error(
+            "TaskBridgeBackend needs the taskbridge_django app",
+            hint="add 'taskbridge_django' to INSTALLED_APPS",
+            obj=f"settings.TASKS[{self.alias!r}]", id="taskbridge.E006",
+        )]
+
     def validate_task(self, task: Any) -> None:
         """Django's rules (a module-level function, a queue in ``QUEUES``, a priority the
         engine can order by, ...), then taskbridge's; registers the task with taskbridge so
