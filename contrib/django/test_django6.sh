@@ -26,7 +26,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON312" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -e . -e backends/huey -e "contrib/django[test]" \
+"$VENV/bin/python" -m pip install --quiet -e . -e backends/huey -e backends/rq -e backends/celery -e "contrib/django[test]" \
   "django>=6,<7" "pytest>=8.3,<10" "pytest-timeout>=2.3" "hypothesis>=6.100" "redis>=5,<9"
 "$VENV/bin/python" -c "import django, sys; print('test_django6: Django', django.get_version(), 'on Python', sys.version.split()[0])"
 cd contrib/django

@@ -45,6 +45,7 @@ def store(alias: str, transactional_db: None, django_db_blocker: object) -> Iter
     opened.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None) -> None:
-    """The test databases of both aliases (pytest-django creates what tests ask for)."""
+    """The test databases of both aliases (pytest-django creates what tests ask for), once a
+    session, so module-scoped workers can open them before the first test does."""

@@ -25,7 +25,8 @@ def test_the_store_contract_suite_passes(url: str, tmp_path: Path) -> None:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "testproject.settings",
            "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
     command = [
-        sys.executable, "-m", "pytest", "-p", "no:django", "-p", "no:cacheprovider", "-q",
+        sys.executable, "-m", "pytest", "-p", "no:django", "-p", "no:cacheprovider",
+        "-p", "no:asyncio", "-q",
         "-W", "error",
         "--rootdir", str(tmp_path), "--pyargs", "taskbridge.testing.store_contract",
         f"--taskbridge-store={url}",

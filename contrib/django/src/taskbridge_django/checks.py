@@ -7,6 +7,8 @@ when the project starts, not at the first enqueue.
 ``taskbridge.E003`` the store names a database alias ``DATABASES`` lacks, or an unknown scheme
 ``taskbridge.E004`` a module in ``IMPORTS`` cannot be imported
 ``taskbridge.E005`` ``ENQUEUE_ON_COMMIT`` names a database alias ``DATABASES`` lacks
+``taskbridge.E006`` ``settings.TASKS`` names ``TaskBridgeBackend`` without this app installed
+                    (``TaskBridgeBackend.check``, run by Django's task checks)
 ``taskbridge.W001`` the Django store on SQLite without ``"transaction_mode": "IMMEDIATE"``
 =================== ==================================================================
 """

@@ -1,5 +1,6 @@
 """The pluggy plugin of the Django adapter (the ``taskbridge`` entry point): the ``django`` store
-scheme, and Django's database connections looked after around each task a worker runs."""
+scheme, Django's database connections looked after around each task a worker runs, and Django's
+task signals for the tasks of ``TaskBridgeBackend``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from taskbridge import hookimpl
 from taskbridge.plugin import StoreFactory
+from taskbridge_django import running
 
 
 @hookimpl
@@ -38,16 +40,24 @@ def _close_old_connections() -> None:
 @hookimpl
 def taskbridge_started(record: Any) -> None:
     _close_old_connections()
+    running.started(record)
 
 
 @hookimpl
 def taskbridge_succeeded(record: Any) -> None:
     _close_old_connections()
+    running.finished(record)
 
 
 @hookimpl
 def taskbridge_failed(record: Any) -> None:
     _close_old_connections()
+    running.finished(record)
+
+
+@hookimpl
+def taskbridge_canceled(record: Any) -> None:
+    running.finished(record)
 
 
 @hookimpl

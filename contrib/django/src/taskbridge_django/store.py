@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import datetime as dt
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
 from django.db.models import Q, QuerySet
+from django.db.utils import load_backend
 from django.utils import timezone
 
 from taskbridge import EnqueueError, Record, RecordFilter, Status
@@ -121,6 +123,30 @@ class _Transaction:
         raise TypeError("the Django store has no native writes: it keeps no engine messages")
 
 
+#: Connections a forked child inherited: kept referenced, never used or closed (see below).
+_inherited: list[Any] = []
+
+
+def _forget_inherited_connections() -> None:
+    """In a forked child (RQ's work horse, a prefork pool's process), start without the
+    parent's connections: one PostgreSQL socket (or SQLite handle) used by two processes at
+    once breaks. The child opens its own. The inherited ones stay referenced so that collecting
+    them does not close the parent's session (PostgreSQL would receive the child's Terminate);
+    the child's exit drops its copies of their descriptors without a word.
+
+    SQLite cannot be made safe this way: its locks live in process-wide tables the child
+    inherits, so a child forked while another thread had the file open may stay locked out.
+    Forking pools (RQ's ``fork``, Celery's ``prefork``) want a database server.
+    """
+    from asgiref.local import Local
+
+    _inherited.append(connections._connections)
+    connections._connections = Local(connections.thread_critical)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
+
+
 class _CloseAtThreadExit:
     """Closes a thread's connection when the thread ends.
 
@@ -132,10 +158,12 @@ class _CloseAtThreadExit:
 
     def __init__(self, wrapper: Any) -> None:
         self.wrapper = wrapper
+        self.pid = os.getpid()
 
     def __del__(self) -> None:
         raw = getattr(self.wrapper, "connection", None)
-        if raw is not None:
+        # Never from a forked child: the connection is its parent's.
+        if raw is not None and os.getpid() == self.pid:
             # A connection that already broke has nothing left to close.
             with contextlib.suppress(Exception):
                 raw.close()
@@ -160,6 +188,10 @@ class DjangoStore(TransactionalStore):
         self.alias = alias
         self.location = f"Django database {alias!r}"
         self._threads = threading.local()
+        # Import the database backend now, in the thread that opens the store: a process that
+        # forks (RQ's work horses) while one of its threads is halfway through that import
+        # leaves the child waiting forever on the import's lock.
+        load_backend(connections.settings[alias]["ENGINE"])
 
     def __repr__(self) -> str:
         return f"<DjangoStore {self.alias!r}>"

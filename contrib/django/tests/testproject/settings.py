@@ -41,7 +41,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "taskbridge_django",
     "testapp",
+    "djangotasks",
 ]
+try:  # Django 5.2: Django's task API comes from the django-tasks backport
+    import django.tasks  # noqa: F401
+except ImportError:
+    INSTALLED_APPS.append("django_tasks")
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -84,3 +89,6 @@ TASKBRIDGE = {
     "STORE": os.environ.get("TASKBRIDGE_DJANGO_TEST_STORE", "django"),
     "UNSENT_GRACE": float(os.environ.get("TASKBRIDGE_DJANGO_TEST_UNSENT_GRACE", "30")),
 }
+# Django's own task API on taskbridge (the tests of djangotasks' tasks).
+TASKS = {"default": {"BACKEND": "taskbridge_django.TaskBridgeBackend",
+                     "QUEUES": ["default", "emails"]}}

@@ -15,7 +15,9 @@ from taskbridge_django.admin.forms import ScheduleForm
 from taskbridge_django.models import Schedule
 
 #: Scheduler progress rows share the table; they are not schedules.
-STATE_PREFIX = "~tick:"
+#: The store's bookkeeping beside schedules (``~tick:`` states, ``~scheduler:`` presence): a
+#: schedule's own name starts with a letter or digit.
+BOOKKEEPING_PREFIX = "~"
 
 
 def _operations() -> ScheduleOperations:
@@ -65,7 +67,7 @@ class ScheduleAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: Any) -> Any:
         rows = super().get_queryset(request).using(store_alias())
-        return rows.exclude(name__startswith=STATE_PREFIX)
+        return rows.exclude(name__startswith=BOOKKEEPING_PREFIX)
 
     def _summary(self, request: Any, obj: Schedule) -> dict[str, Any]:
         cache: dict[str, dict[str, Any]] = request.__dict__.setdefault("_taskbridge_rows", {})
