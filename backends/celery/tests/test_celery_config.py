@@ -42,7 +42,7 @@ def test_amqp_url_keeps_its_vhost_and_store() -> None:
     ("celery+redis://h:6379/0?visibility=3", "unknown option"),
     ("celery+redis://h:6379/0?namespace=a%20b", "namespace"),
     ("celery+redis://h:6379/0?visibility_timeout=soon", "positive number"),
-    ("celery+amqp://h//?store=postgres://db", "'postgres' is not a store"),
+    ("celery+amqp://h//?store=mysql://db", "'mysql' is not a store"),
 ])
 def test_bad_urls_say_what_is_wrong(url: str, complaint: str) -> None:
     """Every malformed Celery URL is a ConfigurationError naming the problem."""

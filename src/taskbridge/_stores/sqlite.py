@@ -15,6 +15,7 @@ from taskbridge._errors import EnqueueError
 from taskbridge._record import Record
 from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter
+from taskbridge._stores.sql import sql_where
 from taskbridge._stores.sqlite_connection import Connections, checked_path
 from taskbridge._stores.transactional import TransactionalStore
 from taskbridge._transitions import Lease
@@ -190,24 +191,7 @@ class SQLiteStore(TransactionalStore):
 
     @staticmethod
     def _where(filter: RecordFilter) -> tuple[str, builtins.list[Any]]:
-        clauses: builtins.list[str] = []
-        params: builtins.list[Any] = []
-        if filter.status is not None:
-            clauses.append(f"status IN ({', '.join('?' * len(filter.status))})")
-            params += sorted(s.value for s in filter.status)
-        for column, value in (("task_name", filter.task_name), ("queue", filter.queue)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if filter.since is not None:
-            clauses.append("enqueued_at >= ?")
-            params.append(filter.since)
-        if filter.until is not None:
-            clauses.append("enqueued_at < ?")
-            params.append(filter.until)
-        if not filter.include_retried:
-            clauses.append("retried_as IS NULL AND discarded_at IS NULL")
-        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+        return sql_where(filter, param="?")
 
     def list(self, filter: RecordFilter, *, limit: int = 100, offset: int = 0) -> list[Record]:
         where, params = self._where(filter)

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 
 from taskbridge import ConfigurationError, EnqueueError, Record, RecordFilter
-from taskbridge.plugin import TransactionalStore, dumps_json, loads_json
+from taskbridge.plugin import TransactionalStore, dumps_json, loads_json, sql_where
 from taskbridge_postgresql.connections import Pool
 from taskbridge_postgresql.schema import Tables
 from taskbridge_postgresql.transaction import Transaction
@@ -194,24 +194,7 @@ class PostgreSQLStore(TransactionalStore):
 
     @staticmethod
     def _where(filter: RecordFilter) -> tuple[str, builtins.list[Any]]:
-        clauses: builtins.list[str] = []
-        params: builtins.list[Any] = []
-        if filter.status is not None:
-            clauses.append("status = ANY(%s)")
-            params.append(sorted(s.value for s in filter.status))
-        for column, value in (("task_name", filter.task_name), ("queue", filter.queue)):
-            if value is not None:
-                clauses.append(f"{column} = %s")
-                params.append(value)
-        if filter.since is not None:
-            clauses.append("enqueued_at >= %s")
-            params.append(filter.since)
-        if filter.until is not None:
-            clauses.append("enqueued_at < %s")
-            params.append(filter.until)
-        if not filter.include_retried:
-            clauses.append("retried_as IS NULL AND discarded_at IS NULL")
-        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+        return sql_where(filter, param="%s")
 
     def list(
         self, filter: RecordFilter, *, limit: int = 100, offset: int = 0
