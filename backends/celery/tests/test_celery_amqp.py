@@ -9,7 +9,9 @@ import pytest
 from celery_testkit import amqp_backend_url, poll, requires_amqp
 from taskbridge_celery.testing import delete_amqp_entities
 
-from taskbridge import Bridge, Status
+from taskbridge import Bridge, EnqueueError, Status
+from taskbridge.testing.cleanup import delete_namespace
+from taskbridge.testing.redis_server import unique_prefix
 from taskbridge.testing.workers import WorkerProcess
 
 # The module shares one worker: under pytest-xdist its tests run on one xdist worker.
@@ -67,3 +69,28 @@ def test_queue_depth_is_a_passive_declare(bridge: Bridge) -> None:
         tasks.add.using(bridge=bridge, queue="idle", priority=priority).enqueue(1, 2)
     poll(lambda: bridge.backend.queue_depth("idle") == 3, timeout=5, what="3 ready messages")
     assert bridge.backend.queue_depth("never-declared") == 0
+
+
+def test_a_batch_is_published_with_one_wait_for_its_confirms(bridge: Bridge) -> None:
+    """enqueue_many on RabbitMQ publishes the whole batch, confirmed, with priorities kept:
+    every message is on the queue once enqueue_many returns."""
+    before = bridge.backend.queue_depth("idle")
+    calls = [(n, n) for n in range(300)]
+    results = tasks.add.using(bridge=bridge, queue="idle", priority=5).enqueue_many(calls)
+    assert len({r.id for r in results}) == 300
+    poll(lambda: bridge.backend.queue_depth("idle") == before + 300, timeout=10,
+         what="300 more ready messages")
+    assert all(r.refresh().status is Status.PENDING for r in results)
+
+
+def test_a_batch_the_broker_cannot_take_leaves_no_records(redis_url: str) -> None:
+    """A batch that cannot reach RabbitMQ raises EnqueueError and leaves none of its records."""
+    own = unique_prefix("amqp-down")
+    down = Bridge(amqp_backend_url(redis_url, own).replace(":5672/", ":1/"))
+    try:
+        with pytest.raises(EnqueueError, match="could not"):
+            tasks.add.using(bridge=down).enqueue_many([(1, 1), (2, 2), (3, 3)])
+        assert down.count() == 0
+    finally:
+        down.close()
+        delete_namespace(redis_url, own)
