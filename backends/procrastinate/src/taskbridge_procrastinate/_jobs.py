@@ -2,7 +2,7 @@
 
 A taskbridge execution is one row of ``procrastinate_jobs``: its ``task_name`` is the taskbridge
 task's (so Procrastinate's admin and CLI list jobs by task), its ``queue_name`` is
-``<namespace>.<queue>``, its ``priority`` and ``scheduled_at`` are the envelope's, and its
+``<namespace>.<queue>`` (shortened, see :func:`queue_name`), its ``priority`` and ``scheduled_at`` are the envelope's, and its
 ``args`` are ``{"id": <execution id>, "envelope": <the envelope's JSON text>}``. The envelope is
 kept as text, not as a JSON object: ``jsonb`` would reorder its keys and parse it without the
 depth limit the worker applies (``Envelope.loads``).
@@ -10,6 +10,7 @@ depth limit the worker applies (``Envelope.loads``).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Iterator
@@ -21,8 +22,13 @@ import psycopg
 from taskbridge import ConfigurationError
 from taskbridge.plugin import Envelope, Statement, dumps_json
 
-#: Procrastinate's ``queue_name`` and ``task_name`` columns are ``varchar(128)``.
+#: Procrastinate's ``task_name`` column is ``varchar(128)``.
 NAME_LIMIT = 128
+#: Procrastinate notifies workers on the channel ``procrastinate_queue_v1#<queue_name>``, and
+#: PostgreSQL's channel names have at most 63 bytes: longer queue names fail every defer.
+QUEUE_LIMIT = 63 - len("procrastinate_queue_v1#")
+#: Characters of a shortened queue name's digest (after a ``~``).
+_DIGEST = 10
 
 #: One job row, through Procrastinate's own defer function (as ``defer`` calls it).
 DEFER = (
@@ -49,15 +55,14 @@ _SCHEMA_LOCK = 0x7A5B_0001
 
 
 def queue_name(namespace: str, queue: str) -> str:
-    """Procrastinate's queue for a taskbridge queue of ``namespace``."""
-    name = f"{namespace}.{queue}"
-    if len(name) > NAME_LIMIT:
-        raise ConfigurationError(
-            f"queue {queue!r} of namespace {namespace!r} makes the Procrastinate queue name "
-            f"{name!r}, longer than Procrastinate's {NAME_LIMIT} characters; use a shorter "
-            "queue name or namespace"
-        )
-    return name
+    """Procrastinate's queue for a taskbridge queue of ``namespace``: ``<namespace>.<queue>``,
+    or, past :data:`QUEUE_LIMIT` characters, its beginning, ``~`` and a digest of the whole
+    (``taskbridge.a-very-long-queu~3f9a0c2b71``), so every name stays distinct."""
+    name = f"{namespace}.{queue}"  # ASCII: both are checked against [A-Za-z0-9_.-]
+    if len(name) <= QUEUE_LIMIT:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:_DIGEST]
+    return f"{name[:QUEUE_LIMIT - _DIGEST - 1]}~{digest}"
 
 
 def defer(envelope: Envelope, namespace: str) -> Statement:

@@ -34,8 +34,14 @@ def taskbridge_delete_test_namespace(url: str, namespace: str, queues: list[str]
     import psycopg
     from taskbridge_postgresql.schema import Tables
 
+    from taskbridge_procrastinate._jobs import queue_name
+
     Tables(namespace).drop(parsed.transport_url)
+    names = [queue_name(namespace, queue) for queue in queues]
     with psycopg.connect(parsed.transport_url, autocommit=True, connect_timeout=5) as conn:
         if conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone() != (None,):
-            conn.execute("DELETE FROM procrastinate_jobs WHERE queue_name LIKE %s",
-                         (namespace.replace("_", r"\_") + ".%",))
+            conn.execute(
+                "DELETE FROM procrastinate_jobs WHERE queue_name = ANY(%s)"
+                " OR queue_name LIKE %s",
+                (names, namespace.replace("_", r"\_") + ".%"),
+            )
