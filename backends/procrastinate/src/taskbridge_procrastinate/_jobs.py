@@ -2,9 +2,10 @@
 
 A taskbridge execution is one row of ``procrastinate_jobs``: its ``task_name`` is the taskbridge
 task's (so Procrastinate's admin and CLI list jobs by task), its ``queue_name`` is
-``<namespace>.<queue>`` (shortened, see :func:`queue_name`), its ``priority`` and ``scheduled_at`` are the envelope's, and its
-``args`` are ``{"id": <execution id>, "envelope": <the envelope's JSON text>}``. The envelope is
-kept as text, not as a JSON object: ``jsonb`` would reorder its keys and parse it without the
+``<namespace>.<queue>`` (shortened, see :func:`queue_name`), its ``priority`` and
+``scheduled_at`` are the envelope's, and its ``args`` are
+``{"id": <execution id>, "envelope": <the envelope's JSON text>}``. The envelope is kept as
+text, not as a JSON object: ``jsonb`` would reorder its keys and parse it without the
 depth limit the worker applies (``Envelope.loads``).
 """
 
@@ -90,7 +91,7 @@ def apply_schema(conn: psycopg.Connection[Any]) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
         found = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
         if found is None or found[0] is None:
-            conn.execute(SchemaManager.get_schema())  # type: ignore[arg-type]
+            conn.execute(SchemaManager.get_schema())
 
 
 class Connection:

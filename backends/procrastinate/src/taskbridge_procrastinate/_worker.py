@@ -6,6 +6,11 @@ thread of a pool of N (as Procrastinate runs every synchronous task) and hands i
 ``worker.execute``. Procrastinate records the job's outcome in its table: ``succeeded``,
 ``failed`` when the attempt failed (taskbridge's retry policy sends any next attempt as a job of
 its own; Procrastinate never retries), ``aborted`` when the execution was canceled.
+
+A worker killed mid-job leaves its job ``doing``. The core's crash recovery settles the
+execution (retried or FAILED, "worker lost"); every worker also marks ``failed`` the ``doing``
+jobs on its queues whose Procrastinate worker stopped sending heartbeats (Procrastinate's own
+``get_stalled_jobs``), so Procrastinate's tools show the lost attempt as failed, not running.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from procrastinate import App, PsycopgConnector
 from procrastinate.exceptions import JobAborted
+from procrastinate.jobs import Status as JobStatus
 from procrastinate.tasks import Task
 from procrastinate.worker import Worker as ProcrastinateWorker
 
@@ -33,6 +39,9 @@ logger = logging.getLogger("taskbridge.procrastinate")
 POLL_INTERVAL = 0.25
 #: Seconds between looks for abort requests (the store tells a running task already).
 ABORT_POLL_INTERVAL = 1.0
+#: A Procrastinate worker silent for this many of taskbridge's heartbeats is stalled (with the
+#: default 5 s heartbeat: 30 s, Procrastinate's own default).
+STALLED_HEARTBEATS = 6
 
 
 class RejectedJob(Exception):
@@ -47,7 +56,7 @@ class _AnyTask(dict[str, Task[Any, Any, Any]]):
         super().__init__(app.tasks)
         self._worker, self._app = worker, app
 
-    def get(self, name: str, default: Any = None) -> Task[Any, Any, Any]:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Task[Any, Any, Any]:
         found = dict.get(self, name)
         if found is None:
             found = self[name] = Task(_runner(self._worker), blueprint=self._app, name=name,
@@ -95,6 +104,7 @@ def run(worker: Worker, conninfo: str, queues: list[str]) -> None:
 
 async def _serve(worker: Worker, conninfo: str, queues: list[str]) -> None:
     options = worker.options
+    heartbeat = worker.bridge.settings.heartbeat_interval
     executor = ThreadPoolExecutor(options.concurrency, thread_name_prefix="procrastinate-job")
     asyncio.get_running_loop().set_default_executor(executor)
     app = App(connector=PsycopgConnector(conninfo=conninfo))
@@ -105,9 +115,33 @@ async def _serve(worker: Worker, conninfo: str, queues: list[str]) -> None:
             fetch_job_polling_interval=POLL_INTERVAL,
             abort_job_polling_interval=ABORT_POLL_INTERVAL,
             install_signal_handlers=False,  # taskbridge's handlers set options.stop
+            update_heartbeat_interval=heartbeat,
+            stalled_worker_timeout=heartbeat * STALLED_HEARTBEATS,
         )
-        running = asyncio.create_task(engine.run(), name="procrastinate worker")
-        while not options.stop.is_set() and not running.done():
-            await asyncio.wait({running}, timeout=0.1)
-        engine.stop()
-        await running
+        running = asyncio.create_task(engine.run(),  # type: ignore[no-untyped-call]
+                                      name="procrastinate worker")
+        sweep = asyncio.create_task(_fail_stalled(app, queues, heartbeat), name="stalled jobs")
+        try:
+            while not options.stop.is_set() and not running.done():
+                await asyncio.wait({running}, timeout=0.1)
+        finally:
+            sweep.cancel()
+            engine.stop()  # type: ignore[no-untyped-call]
+            await running
+
+
+async def _fail_stalled(app: App, queues: list[str], heartbeat: float) -> None:
+    """Mark ``failed`` the ``doing`` jobs of ``queues`` whose worker is gone, every two
+    heartbeats."""
+    while True:
+        await asyncio.sleep(heartbeat * 2)
+        try:
+            stalled = await app.job_manager.get_stalled_jobs(
+                seconds_since_heartbeat=heartbeat * STALLED_HEARTBEATS)
+            for job in stalled:
+                if job.queue in queues:
+                    await app.job_manager.finish_job(job, JobStatus.FAILED, delete_job=False)
+                    logger.info("Procrastinate job %s (%s) of a lost worker marked failed",
+                                job.id, job.task_name)
+        except Exception:  # the next pass tries again; the core settles the execution anyway
+            logger.warning("could not look for stalled Procrastinate jobs", exc_info=True)
