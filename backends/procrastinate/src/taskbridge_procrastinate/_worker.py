@@ -39,6 +39,8 @@ logger = logging.getLogger("taskbridge.procrastinate")
 POLL_INTERVAL = 0.25
 #: Seconds between looks for abort requests (the store tells a running task already).
 ABORT_POLL_INTERVAL = 1.0
+#: Threads of the worker's pool besides one per job.
+SPARE_THREADS = 4
 #: A Procrastinate worker silent for this many of taskbridge's heartbeats is stalled (with the
 #: default 5 s heartbeat: 30 s, Procrastinate's own default).
 STALLED_HEARTBEATS = 6
@@ -105,7 +107,11 @@ def run(worker: Worker, conninfo: str, queues: list[str]) -> None:
 async def _serve(worker: Worker, conninfo: str, queues: list[str]) -> None:
     options = worker.options
     heartbeat = worker.bridge.settings.heartbeat_interval
-    executor = ThreadPoolExecutor(options.concurrency, thread_name_prefix="procrastinate-job")
+    # Procrastinate runs sync jobs in the loop's default executor, at most ``concurrency`` at a
+    # time; the spare threads are for the loop's own blocking calls (psycopg's address lookups
+    # when its pool opens a connection), which would otherwise wait behind long jobs.
+    executor = ThreadPoolExecutor(options.concurrency + SPARE_THREADS,
+                                  thread_name_prefix="procrastinate")
     asyncio.get_running_loop().set_default_executor(executor)
     app = App(connector=PsycopgConnector(conninfo=conninfo))
     app.tasks = _AnyTask(worker, app)
