@@ -180,3 +180,25 @@ def test_racing_processes_create_the_schema_once(database_url: str) -> None:
     finally:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@pytest.mark.slow
+def test_a_worker_on_a_new_database_creates_the_schema(database_url: str, tmp_path: Any) -> None:
+    """A worker started on a database that has never seen Procrastinate creates its schema
+    and serves the tasks enqueued afterwards."""
+    server = database_url.rsplit("/", 1)[0]
+    database = f"tbtest_fresh_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{database}"')
+    url = f"procrastinate+{server}/{database}"
+    try:
+        with Workers(tmp_path, url=url, imports=["taskbridge.testing.conformance.tasks"]) as run:
+            run.start(queues=["default"])
+            bridge = Bridge(url)
+            try:
+                assert add.using(bridge=bridge).enqueue(20, 22).wait(timeout=20) == 42
+            finally:
+                bridge.close()
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

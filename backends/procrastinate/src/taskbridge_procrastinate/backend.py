@@ -74,6 +74,7 @@ class ProcrastinateBackend:
     def run_worker(self, worker: Worker) -> None:
         from taskbridge_procrastinate._worker import run
 
+        self.jobs.ensure_schema()  # a worker may start before anything was ever enqueued
         run(worker, self.conninfo, [_jobs.queue_name(self.namespace, q)
                                     for q in worker.options.queues])
 
