@@ -4,6 +4,7 @@ name with its outcome; the URL, queue names and schema."""
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 import uuid
@@ -15,7 +16,7 @@ import pytest
 from taskbridge_procrastinate import _jobs
 
 from taskbridge import Bridge, ConfigurationError, EnqueueError, RecordFilter, Status, task
-from taskbridge.testing.conformance.tasks import add, cooperative, fail, flaky, hang
+from taskbridge.testing.conformance.tasks import add, cooperative, fail, flaky, hang, sleep
 from taskbridge.testing.polling import wait_for
 from taskbridge.testing.workers import Workers
 
@@ -88,7 +89,7 @@ def test_job_rows_show_each_outcome(bridge: Bridge, workers: Workers, sql: Rows)
     """Procrastinate's table agrees with taskbridge: succeeded, failed (no Procrastinate
     retry), one failed job per failed attempt then a succeeded one, cancelled before it ran."""
     canceled = add.using(bridge=bridge, delay=30).enqueue(0, 0)
-    assert canceled.cancel()
+    canceled.cancel()
     workers.start(queues=["default"], concurrency=2)
     ok = add.using(bridge=bridge).enqueue(2, 3)
     failed = fail.using(bridge=bridge).enqueue("once")
@@ -112,7 +113,7 @@ def test_canceling_a_running_task_aborts_its_job(
     workers.start(queues=["default"])
     result = cooperative.using(bridge=bridge).enqueue(20)
     wait_for(lambda: result.refresh().status is Status.RUNNING, 20, "the task to start")
-    assert result.cancel()
+    result.cancel()
     assert sql("SELECT abort_requested FROM procrastinate_jobs WHERE args->>'id' = %s"
                " AND status = 'doing'", result.id) in ([(True,)], [])
     wait_for(lambda: result.refresh().status is Status.CANCELED, 20, "the task to stop")
@@ -133,6 +134,31 @@ def test_a_killed_workers_job_is_marked_failed(
     workers.start(queues=["default"])
     wait_for(lambda: result.refresh().status is Status.FAILED, 30, "worker-lost failure")
     wait_for(lambda: statuses(sql, result.id) == ["failed"], 30, "the lost job to be failed")
+
+
+@pytest.mark.slow
+def test_concurrency_runs_that_many_jobs_at_once(bridge: Bridge, workers: Workers) -> None:
+    """``-c 3``: three jobs run at the same time in one worker process."""
+    workers.start(queues=["default"], concurrency=3)
+    results = [hang.using(bridge=bridge).enqueue(30) for _ in range(3)]
+    wait_for(lambda: all(r.refresh().status is Status.RUNNING for r in results), 20,
+             "three jobs running at once")
+    assert len({r.attempt_history[-1].worker for r in results}) == 1
+
+
+@pytest.mark.slow
+def test_sigterm_lets_the_running_job_finish(
+    bridge: Bridge, workers: Workers, sql: Rows
+) -> None:
+    """SIGTERM while a job runs: it finishes SUCCEEDED, its row ``succeeded``, and the worker
+    exits 0."""
+    process = workers.start(queues=["default"])
+    result = sleep.using(bridge=bridge).enqueue(1.5)
+    wait_for(lambda: result.refresh().status is Status.RUNNING, 20, "the job to start")
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(15) == 0
+    assert result.refresh().status is Status.SUCCEEDED
+    assert statuses(sql, result.id) == ["succeeded"]
 
 
 def test_queue_names_fit_postgresql_notify_channels() -> None:
