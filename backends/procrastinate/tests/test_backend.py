@@ -161,6 +161,31 @@ def test_sigterm_lets_the_running_job_finish(
     assert statuses(sql, result.id) == ["succeeded"]
 
 
+@pytest.mark.slow
+def test_a_malformed_job_fails_its_execution_and_the_worker_goes_on(
+    bridge: Bridge, workers: Workers, sql: Rows
+) -> None:
+    """A job whose envelope text is not an envelope (written by hand in the table) ends its
+    execution FAILED and its row ``failed``; a job without one fails alone; the worker keeps
+    serving."""
+    forged = add.using(bridge=bridge, delay=3600).enqueue(1, 1)
+    sql("UPDATE procrastinate_jobs SET scheduled_at = NULL,"
+        " args = jsonb_build_object('id', args->>'id', 'envelope', '{\"v\": 1')"
+        " WHERE args->>'id' = %s", forged.id)
+    stranger = add.using(bridge=bridge, delay=3600).enqueue(2, 2)
+    sql("UPDATE procrastinate_jobs SET scheduled_at = NULL, args = '{\"x\": 1}'"
+        " WHERE args->>'id' = %s", stranger.id)
+    workers.start(queues=["default"])
+    wait_for(lambda: forged.refresh().status is Status.FAILED, 20, "the forged job to fail")
+    assert forged.error is not None and forged.error.type == "MalformedEnvelope"
+    assert statuses(sql, forged.id) == ["failed"]
+    queue = _jobs.queue_name(bridge.url.namespace, "default")
+    wait_for(lambda: sql("SELECT status::text FROM procrastinate_jobs WHERE queue_name = %s"
+                         " AND args = '{\"x\": 1}'", queue) == [("failed",)], 20,
+             "the job without an envelope to fail")
+    assert add.using(bridge=bridge).enqueue(3, 4).wait(timeout=20) == 7
+
+
 def test_queue_names_fit_postgresql_notify_channels() -> None:
     """A queue name fits NOTIFY's 63-byte channel with Procrastinate's prefix: short names
     read ``<namespace>.<queue>``, long ones keep their start and a digest, and stay distinct."""

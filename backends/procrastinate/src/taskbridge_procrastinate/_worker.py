@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +70,7 @@ class _AnyTask(dict[str, Task[Any, Any, Any]]):
         return self.get(name)
 
 
-def _runner(worker: Worker) -> Any:
+def _runner(worker: Worker) -> Callable[..., None]:
     def run(**kwargs: Any) -> None:
         """One attempt through the core; the outcome told to Procrastinate."""
         text, id = kwargs.get("envelope"), kwargs.get("id")
