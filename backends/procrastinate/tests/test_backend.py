@@ -178,7 +178,7 @@ def test_a_malformed_job_fails_its_execution_and_the_worker_goes_on(
     workers.start(queues=["default"])
     wait_for(lambda: forged.refresh().status is Status.FAILED, 20, "the forged job to fail")
     assert forged.error is not None and forged.error.type == "MalformedEnvelope"
-    assert statuses(sql, forged.id) == ["failed"]
+    wait_for(lambda: statuses(sql, forged.id) == ["failed"], 10, "its job to be failed")
     queue = _jobs.queue_name(bridge.url.namespace, "default")
     wait_for(lambda: sql("SELECT status::text FROM procrastinate_jobs WHERE queue_name = %s"
                          " AND args = '{\"x\": 1}'", queue) == [("failed",)], 20,
