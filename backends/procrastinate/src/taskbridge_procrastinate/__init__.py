@@ -1,0 +1,1 @@
+"""taskbridge's Procrastinate backend (``procrastinate+postgresql://``)."""
