@@ -63,9 +63,13 @@ def _publish(bridge: Bridge, id: str, body: str) -> None:
     app = bridge.backend.app  # type: ignore[attr-defined]
     message = app.amqp.create_task_message(id, "celery_testtasks.add", [], {})
     with app.producer_or_acquire() as producer:
+        # retry: a pooled connection RabbitMQ closed while idle is reconnected, as the
+        # backend's own publish does.
         producer.publish(body.encode(), exchange="", routing_key=f"{bridge.url.namespace}.hostile",
                          headers=message.headers, content_type="application/json",
-                         content_encoding="utf-8", **message.properties)
+                         content_encoding="utf-8", retry=True,
+                         retry_policy={"max_retries": 3, "interval_start": 0,
+                                       "interval_step": 0.2}, **message.properties)
 
 
 def test_messages_nested_too_deep_never_wedge_the_worker(
