@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -16,7 +17,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from benchmarks.native import CELERY_CONFIG_ENV, HUEY_NAME_ENV, HUEY_SQLITE_ENV, REDIS_ENV
+from benchmarks.native import (
+    CELERY_CONFIG_ENV,
+    HUEY_NAME_ENV,
+    HUEY_SQLITE_ENV,
+    POSTGRESQL_ENV,
+    REDIS_ENV,
+)
 from benchmarks.sides import NativeSide, TaskbridgeSide, check_value, python_module
 
 #: Pools that match across the two sides (the engine's own worker model on both).
@@ -26,6 +33,15 @@ HUEY_WORKER_TYPE = "thread"
 #: taskbridge's Huey worker polls an idle SQLite queue from 50 ms, x1.5, up to 250 ms; the
 #: native consumer gets the same settings (they are consumer options, ``-d -b -m``).
 HUEY_POLLING = ("-d", "0.05", "-b", "1.5", "-m", "0.25")
+#: taskbridge's Procrastinate worker runs jobs in threads (Procrastinate's way for synchronous
+#: tasks), listens for NOTIFY, polls for due jobs every 0.25 s and for aborts every 1 s; the
+#: native worker gets the same intervals (they are options of Procrastinate's worker CLI).
+PROCRASTINATE_POOL = "thread"
+PROCRASTINATE_POLLING = ("--fetch-job-polling-interval", "0.25",
+                         "--abort-job-polling-interval", "1.0")
+#: Seconds between the native round trip's looks at its job's status (Procrastinate has no
+#: result to wait on, so a caller polls the job manager).
+PROCRASTINATE_STATUS_POLL = 0.002
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,8 @@ class Context:
     redis_private: bool = False
     #: RQ worker mode on both sides: ``fork`` (a work horse per job, RQ's default) or ``simple``.
     rq_worker: str = RQ_WORKER
+    #: The PostgreSQL database the harness created for this run (None: no server answered).
+    postgresql_url: str | None = None
 
 
 class CeleryNative:
@@ -179,6 +197,55 @@ class HueyNative:
         return None
 
 
+class ProcrastinateNative:
+    single_api = "task.configure(queue=…).defer(i=i)"
+    bulk_api = "task.configure(queue=…).batch_defer(*kwargs)"
+    result_api = ("defer, then job_manager.get_job_status(id) every 2 ms until succeeded "
+                  "(Procrastinate keeps no return value)")
+    worker_desc = (f"procrastinate worker --queues … --concurrency N "
+                   f"(sync task: {PROCRASTINATE_POOL}s)")
+
+    def __init__(self, context: Context, tag: str) -> None:
+        from benchmarks.native.procrastinate_app import build
+
+        if context.postgresql_url is None:
+            raise RuntimeError("the harness created no PostgreSQL database for Procrastinate")
+        self.conninfo = context.postgresql_url
+        self.queue = f"native-{tag}"
+        self.app = build(self.conninfo).open()
+        self.deferrer = self.app.bench_noop.configure(queue=self.queue)
+
+    def enqueue(self, i: int) -> None:
+        self.deferrer.defer(i=i)
+
+    def enqueue_bulk(self, start: int, count: int) -> None:
+        self.deferrer.batch_defer(*({"i": i} for i in range(start, start + count)))
+
+    def round_trip(self, i: int, timeout: float) -> None:
+        from procrastinate.jobs import Status
+
+        job_id = self.deferrer.defer(i=i)
+        deadline = time.monotonic() + timeout
+        while (status := self.app.job_manager.get_job_status(job_id)) is not Status.SUCCEEDED:
+            if status in (Status.FAILED, Status.CANCELLED, Status.ABORTED):
+                raise AssertionError(f"procrastinate job {job_id} ended {status.value}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"procrastinate job {job_id} still {status.value} "
+                                   f"after {timeout:.0f}s")
+            time.sleep(PROCRASTINATE_STATUS_POLL)
+
+    def worker_argv(self, concurrency: int) -> list[str]:
+        return python_module("procrastinate", "--app", "benchmarks.native.procrastinate_app.app",
+                             "worker", "--queues", self.queue, "--concurrency",
+                             str(concurrency), *PROCRASTINATE_POLLING)
+
+    def worker_env(self) -> dict[str, str]:
+        return {POSTGRESQL_ENV: self.conninfo}
+
+    def close(self) -> None:
+        self.app.close()
+
+
 @dataclass(frozen=True)
 class BackendSpec:
     """One benchmarked backend."""
@@ -195,6 +262,8 @@ class BackendSpec:
     #: taskbridge ÷ native single-enqueue time to beat: one pipelined round trip against the
     #: several a native Redis client makes (Celery, RQ); parity where the native path is lean.
     single_enqueue_target: float = 1.05
+    #: Runs on the PostgreSQL database the harness creates for the run.
+    uses_postgresql: bool = False
 
     def installed(self) -> bool:
         try:
@@ -218,6 +287,12 @@ def _redis_url(engine: str) -> Callable[[Context, str], str]:
     return url
 
 
+def _procrastinate_url(context: Context, tag: str) -> str:
+    if context.postgresql_url is None:
+        raise RuntimeError("the harness created no PostgreSQL database for Procrastinate")
+    return f"procrastinate+{context.postgresql_url}?namespace=tb-{tag}"
+
+
 def _sqlite_url(context: Context, tag: str) -> str:
     return f"huey+sqlite:///{context.workdir / f'tb-{tag}.db'}"
 
@@ -236,6 +311,9 @@ BACKENDS: dict[str, BackendSpec] = {
         BackendSpec("huey-sqlite", "Huey (SQLite)", "taskbridge-huey", ("huey",), False,
                     HUEY_WORKER_TYPE, _sqlite_url,
                     lambda c, t: HueyNative(c, t, sqlite=True)),
+        BackendSpec("procrastinate", "Procrastinate (PostgreSQL)", "taskbridge-procrastinate",
+                    ("procrastinate",), False, PROCRASTINATE_POOL, _procrastinate_url,
+                    ProcrastinateNative, uses_postgresql=True),
     )
 }
 
@@ -244,7 +322,7 @@ def versions(specs: list[BackendSpec]) -> dict[str, str]:
     """Installed versions of taskbridge, the plugins, the engines and redis-py."""
     names = ["taskbridge", "redis"]
     for spec in specs:
-        names += [spec.plugin, *spec.engines]
+        names += [spec.plugin, *spec.engines, *(["psycopg"] if spec.uses_postgresql else [])]
     found: dict[str, str] = {}
     for name in dict.fromkeys(names):
         try:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import phases, probe, report
+from benchmarks import phases, postgresql, probe, report
 from benchmarks.engines import BACKENDS, BackendSpec, Context, versions
 from benchmarks.plot import write_plot
 
@@ -52,6 +52,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default=None,
                         help="Redis to use; default: a private redis-server started for the run "
                              "(it is flushed between backends, so never point this at shared data)")
+    parser.add_argument("--postgresql-url", default=postgresql.DEFAULT_SERVER,
+                        help="PostgreSQL server on which the run creates (and finally drops) "
+                             "its own tbbench_<random> database for Procrastinate "
+                             f"(default {postgresql.DEFAULT_SERVER})")
     args = parser.parse_args(argv)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = [b for b in args.backends if b not in BACKENDS]
@@ -72,10 +76,13 @@ def other_workers() -> int:
 
 
 def run_backend(spec: BackendSpec, context: Context, sizes: phases.Sizes,
-                selected: set[str]) -> dict[str, Any]:
+                selected: set[str], context_note: str = "") -> dict[str, Any]:
     entry: dict[str, Any] = {"title": spec.title, "comparisons": []}
     if not spec.installed():
         entry["skipped"] = f"{spec.plugin} is not installed (pip install -e backends/...)"
+        return entry
+    if spec.uses_postgresql and context.postgresql_url is None:
+        entry["skipped"] = context_note or "no PostgreSQL database"
         return entry
     started = time.monotonic()
     rows: list[dict[str, Any]] = entry["comparisons"]
@@ -137,8 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     specs = [BACKENDS[key] for key in args.backends]
     workdir = Path(tempfile.mkdtemp(prefix="taskbridge-bench-"))
     redis_url, private = _redis(args.redis_url)
+    database, database_note = None, ""
+    if any(spec.uses_postgresql and spec.installed() for spec in specs):
+        database, database_note = postgresql.create_database(args.postgresql_url)
+        print(database_note if database else f"skipping PostgreSQL backends: {database_note}",
+              flush=True)
     context = Context(redis_url=redis_url, workdir=workdir, redis_private=private,
-                      rq_worker=args.rq_worker)
+                      rq_worker=args.rq_worker, postgresql_url=database)
     started = time.monotonic()
     results: dict[str, Any] = {"meta": _meta(args, sizes, specs, redis_url), "backends": {}}
     try:
@@ -147,8 +159,11 @@ def main(argv: list[str] | None = None) -> int:
             redis_url, rounds=sizes.rounds, ops=max(sizes.single, 100), pipeline_batch=100)
         for spec in specs:
             print(f"{spec.title}:", flush=True)
-            results["backends"][spec.key] = run_backend(spec, context, sizes, args.phases)
+            results["backends"][spec.key] = run_backend(spec, context, sizes, args.phases,
+                                                        database_note)
     finally:
+        if database is not None:
+            postgresql.drop_database(database)
         results["meta"]["duration_s"] = time.monotonic() - started
         results["meta"]["load_after"] = list(os.getloadavg())
         failed = any(b.get("error") for b in results["backends"].values())

