@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import attrs
 import psycopg
 import pytest
 import taskbridge_postgresql.store as store_module
@@ -56,8 +57,22 @@ def test_tables_and_indexes_are_created_on_first_write(store: StateStore, store_
         ).fetchall()
     assert {name for (name,) in rows} >= {
         "records_status", "records_task", "records_queue", "records_enqueued",
-        "records_heartbeat", "records_finished", "leases_expiry",
+        "records_heartbeat", "records_finished", "leases_expiry", "records_task_status",
+        "records_queue_status",
     }
+
+
+def test_count_by_status_agrees_with_count(store: StateStore) -> None:
+    """The one-query count by status gives what ``count`` gives status by status."""
+    records = [record(f"r{n}", task=f"t{n % 2}", queue=f"q{n % 3}", at=float(n))
+               for n in range(12)]
+    store.create(records, now=1.0, idempotency_ttl=60.0)
+    for n in range(0, 12, 4):
+        store.start(f"r{n}", 1, worker="w", now=2.0)
+    for flt in (RecordFilter(), RecordFilter(task_name="t0"), RecordFilter(queue="q1"),
+                RecordFilter(task_name="t0", queue="q0", since=2.0)):
+        expected = {s: store.count(attrs.evolve(flt, status=s)) for s in Status}
+        assert store.count_by_status(flt) == expected  # type: ignore[attr-defined]
 
 
 def test_native_writes_commit_or_roll_back_with_the_record(

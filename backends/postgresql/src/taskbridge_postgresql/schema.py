@@ -40,9 +40,12 @@ CREATE TABLE IF NOT EXISTS {s}.leases (
     key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL
 );
 CREATE INDEX IF NOT EXISTS leases_expiry ON {s}.leases (expires_at);
+CREATE INDEX IF NOT EXISTS records_task_status ON {s}.records (task_name, status, enqueued_at);
+CREATE INDEX IF NOT EXISTS records_queue_status ON {s}.records (queue, status, enqueued_at);
 """
-#: Created last: when it exists, everything above does.
-_LAST = "leases_expiry"
+#: Created last: when it exists, everything above does (a schema made before it gets the
+#: rest once).
+_LAST = "records_queue_status"
 
 
 def quoted(identifier: str) -> str:
