@@ -35,12 +35,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import datetime, timezone
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.dashboard import BATCH, fill, make_record
+from benchmarks.dashboard import BATCH, fill
 from taskbridge import Bridge, Record, RecordFilter, Status
 from taskbridge.testing.redis_server import start_private_server, stop_private_server
 from taskbridge.testing.workers import Workers
@@ -53,12 +53,12 @@ TOLERANCE = 0.10
 STORES = ("redis", "sqlite")
 OPERATIONS = ("create", "enqueue", "start", "finish")
 
-FULL = {"samples": 1000, "memory_records": 100_000, "producers": 4, "per_producer": 5000,
-        "workers": 2, "rss_tasks": 100_000, "help_runs": 5, "ready_runs": 3,
-        "drain_timeout": 600.0}
-QUICK = {"samples": 50, "memory_records": 500, "producers": 4, "per_producer": 50,
-         "workers": 2, "rss_tasks": 300, "help_runs": 2, "ready_runs": 1,
-         "drain_timeout": 60.0}
+FULL: dict[str, Any] = {
+    "samples": 1000, "memory_records": 100_000, "producers": 4, "per_producer": 5000,
+    "workers": 2, "rss_tasks": 100_000, "help_runs": 5, "ready_runs": 3, "drain_timeout": 600.0}
+QUICK: dict[str, Any] = {
+    "samples": 50, "memory_records": 500, "producers": 4, "per_producer": 50,
+    "workers": 2, "rss_tasks": 300, "help_runs": 2, "ready_runs": 1, "drain_timeout": 60.0}
 
 
 def _noop_task() -> Any:
@@ -357,7 +357,7 @@ def _taskbridge_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "taskbridge"]
 
 
-def help_time(runs: int) -> dict[str, float]:
+def help_time(runs: int) -> dict[str, Any]:
     """Wall time of ``taskbridge --help`` (median of ``runs`` subprocesses), ms."""
     times = []
     for _ in range(runs):
@@ -398,10 +398,8 @@ def _versions() -> dict[str, str]:
 
     found = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
     for name in ("taskbridge", "taskbridge-huey", "huey", "redis"):
-        try:
+        with suppress(metadata.PackageNotFoundError):
             found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
     return found
 
 
@@ -451,7 +449,7 @@ def report(results: dict[str, Any]) -> str:
                      f"{purge['seconds']:.1f} s | {fills} |")
     load = results["contention"]
     lines += ["", f"## The embedded default under load (huey+sqlite, {load['producers']} "
-              f"producer processes × {load['per_producer']:,} enqueues, {load['workers']} "
+              f"producer processes, {load['per_producer']:,} enqueues each, {load['workers']} "
               "worker processes)", "",
               "| enqueued | succeeded | lost | throughput (tasks/s, enqueue to last success) "
               "| producers' enqueues/s | producer errors | 'database is locked' (producers / "
@@ -527,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (Path(tempfile.mkdtemp(prefix="taskbridge-scale-")) if args.quick
                        else RESULTS)
     workdir = Path(tempfile.mkdtemp(prefix="taskbridge-scale-bench-"))
-    meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    meta = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "quick": args.quick, "cpu_count": os.cpu_count(), "levels": levels,
             "sizes": sizes, "versions": _versions(),
             "load_before": " ".join(f"{x:.1f}" for x in os.getloadavg())}
