@@ -50,6 +50,8 @@ RESULTS = Path(__file__).parent / "results"
 #: The benchmark task the workers import (``bench.noop``: returns its argument).
 TASKS_MODULE = "benchmarks.workload"
 TOLERANCE = 0.10
+#: Rounds each fill level's samples are split into, alternating filled and empty store.
+ROUNDS = 6
 STORES = ("redis", "sqlite")
 OPERATIONS = ("create", "enqueue", "start", "finish")
 
@@ -89,20 +91,24 @@ def _summary_us(times: list[float]) -> dict[str, float]:
             "p95_us": ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1e6, "n": len(ordered)}
 
 
-def measure_operations(bridge: Bridge, samples: int) -> dict[str, dict[str, float]]:
-    """Median and p95 (µs) of ``samples`` single creates, enqueues, starts and finishes."""
-    store, ttl = bridge.store, bridge.settings.idempotency_ttl
-    noop = _noop_task().using(bridge=bridge)
-    now = time.time()
-    records = [Record(id=uuid.uuid4().hex, task_name="bench.noop", queue="default",
-                      status=Status.PENDING, args=(i,), enqueued_at=now) for i in range(samples)]
-    # One warm-up of each, so the scripts are loaded and statements prepared.
+def _warm_up(bridge: Bridge) -> None:
+    """One of each operation, so scripts are loaded and statements prepared."""
+    store, ttl, now = bridge.store, bridge.settings.idempotency_ttl, time.time()
     warm = Record(id=uuid.uuid4().hex, task_name="bench.noop", queue="default",
                   status=Status.PENDING, enqueued_at=now)
     store.create([warm], now=now, idempotency_ttl=ttl)
     store.start(warm.id, 1, worker="bench-scale:1", now=now)
     store.finish(warm.id, 1, Status.SUCCEEDED, now=now, idempotency_ttl=ttl, value=0)
-    noop.enqueue(0)
+    _noop_task().using(bridge=bridge).enqueue(0)
+
+
+def _one_round(bridge: Bridge, samples: int) -> dict[str, list[float]]:
+    """``samples`` single creates, enqueues, starts and finishes; each call's seconds."""
+    store, ttl = bridge.store, bridge.settings.idempotency_ttl
+    noop = _noop_task().using(bridge=bridge)
+    now = time.time()
+    records = [Record(id=uuid.uuid4().hex, task_name="bench.noop", queue="default",
+                      status=Status.PENDING, args=(i,), enqueued_at=now) for i in range(samples)]
 
     def create(record: Record) -> Callable[[], object]:
         return lambda: store.create([record], now=time.time(), idempotency_ttl=ttl)
@@ -118,11 +124,30 @@ def measure_operations(bridge: Bridge, samples: int) -> dict[str, dict[str, floa
         return lambda: noop.enqueue(i)
 
     return {
-        "create": _summary_us(_timed_each([create(r) for r in records])),
-        "enqueue": _summary_us(_timed_each([enqueue(i) for i in range(samples)])),
-        "start": _summary_us(_timed_each([start(r) for r in records])),
-        "finish": _summary_us(_timed_each([finish(r) for r in records])),
+        "create": _timed_each([create(r) for r in records]),
+        "enqueue": _timed_each([enqueue(i) for i in range(samples)]),
+        "start": _timed_each([start(r) for r in records]),
+        "finish": _timed_each([finish(r) for r in records]),
     }
+
+
+def measure_operations(
+    bridges: dict[str, Bridge], samples: int, rounds: int = ROUNDS
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Median and p95 (µs) of ``samples`` single calls of each operation on each bridge, in
+    ``rounds`` rounds interleaved between the bridges (A B, then B A, ...), so both see the
+    same machine load."""
+    times: dict[str, dict[str, list[float]]] = {
+        label: {op: [] for op in OPERATIONS} for label in bridges}
+    for bridge in bridges.values():
+        _warm_up(bridge)
+    labels = list(bridges)
+    for turn in range(rounds):
+        for label in labels if turn % 2 == 0 else labels[::-1]:
+            for op, taken in _one_round(bridges[label], max(1, samples // rounds)).items():
+                times[label][op] += taken
+    return {label: {op: _summary_us(taken) for op, taken in ops.items()}
+            for label, ops in times.items()}
 
 
 def purge_throughput(bridge: Bridge) -> dict[str, float]:
@@ -133,30 +158,37 @@ def purge_throughput(bridge: Bridge) -> dict[str, float]:
     return {"purged": purged, "seconds": elapsed, "per_second": purged / elapsed}
 
 
-def scale_store(kind: str, url: str, levels: list[int], samples: int) -> dict[str, Any]:
-    """Measure the operations at each fill level (filling up between levels), then purge."""
-    bridge = Bridge(url)
+def scale_store(kind: str, url: str, reference_url: str, levels: list[int],
+                samples: int) -> dict[str, Any]:
+    """Measure the operations at each fill level (filling up between levels), interleaved
+    with the same operations on a store kept empty (``reference_url``); then purge."""
+    bridge, reference = Bridge(url), Bridge(reference_url)
     try:
-        out: dict[str, Any] = {"url": url.split("?")[0], "levels": {}, "fill_seconds": {}}
+        out: dict[str, Any] = {"url": url.split("?")[0], "levels": {}, "empty": {},
+                               "fill_seconds": {}}
         filled = 0
         for level in levels:
             if level > filled:
                 print(f"{kind}: filling to {level:,} records ...", flush=True)
                 out["fill_seconds"][str(level)] = fill(bridge, level - filled, seed=level)
                 filled = level
-            print(f"{kind}: measuring at {level:,} records", flush=True)
-            out["levels"][str(level)] = measure_operations(bridge, samples)
-            for op, figures in out["levels"][str(level)].items():
-                print(f"  {op}: {figures['median_us']:.0f} µs median", flush=True)
+            print(f"{kind}: measuring at {level:,} records (and on an empty store)", flush=True)
+            measured = measure_operations({"filled": bridge, "empty": reference}, samples)
+            out["levels"][str(level)], out["empty"][str(level)] = (
+                measured["filled"], measured["empty"])
+            for op, figures in measured["filled"].items():
+                print(f"  {op}: {figures['median_us']:.0f} µs median "
+                      f"(empty store {measured['empty'][op]['median_us']:.0f})", flush=True)
         base = out["levels"][str(levels[0])]
-        out["flat"] = {
-            str(level): {op: {"ratio": out["levels"][str(level)][op]["median_us"]
-                              / base[op]["median_us"]} for op in OPERATIONS}
-            for level in levels[1:]
-        }
-        for by_op in out["flat"].values():
-            for figures in by_op.values():
-                figures["within"] = figures["ratio"] <= 1 + TOLERANCE
+        out["flat"] = {}
+        for level in levels:
+            now_filled, now_empty = out["levels"][str(level)], out["empty"][str(level)]
+            out["flat"][str(level)] = {op: {
+                "ratio": now_filled[op]["median_us"] / base[op]["median_us"],
+                "vs_empty": now_filled[op]["median_us"] / now_empty[op]["median_us"],
+            } for op in OPERATIONS}
+            for figures in out["flat"][str(level)].values():
+                figures["within"] = figures["vs_empty"] <= 1 + TOLERANCE
         print(f"{kind}: purging ...", flush=True)
         out["purge"] = purge_throughput(bridge)
         print(f"{kind}: purged {out['purge']['purged']:,} in {out['purge']['seconds']:.1f} s",
@@ -164,6 +196,7 @@ def scale_store(kind: str, url: str, levels: list[int], samples: int) -> dict[st
         return out
     finally:
         bridge.close()
+        reference.close()
 
 
 # -- size per record -----------------------------------------------------------------------------
@@ -414,7 +447,11 @@ def report(results: dict[str, Any]) -> str:
         f"## Cost per operation against records already in the store "
         f"(median of {meta['sizes']['samples']} single calls, µs)", "",
         "`create`, `start`, `finish`: `bridge.store` on huey+redis / huey+sqlite; `enqueue`: "
-        "`task.enqueue` (record and Huey message). ✅ = within 10 % of the 0-records median.", "",
+        "`task.enqueue` (record and Huey message). Each cell: the filled store's median / an "
+        f"empty store's, measured in {meta['rounds']} interleaved rounds (so both see the same "
+        "load), their ratio (✅ within 10 %), and the ratio to the filled store's own "
+        "0-records median (taken minutes earlier, under whatever load the machine had then).",
+        "",
         "| store | operation | " + " | ".join(f"{n:,} records" for n in levels) + " |",
         "| --- | --- |" + " --- |" * len(levels),
     ]
@@ -426,11 +463,12 @@ def report(results: dict[str, Any]) -> str:
             cells = []
             for level in levels:
                 median = data["levels"][str(level)][op]["median_us"]
-                cell = f"{median:,.0f}"
-                flat = data["flat"].get(str(level), {}).get(op)
-                if flat:
-                    cell += f" ({flat['ratio']:.2f} {'✅' if flat['within'] else '❌'})"
-                cells.append(cell)
+                empty = data["empty"][str(level)][op]["median_us"]
+                flat = data["flat"][str(level)][op]
+                cell = f"{median:,.0f} / {empty:,.0f} ({flat['vs_empty']:.2f}"
+                if level:
+                    cell += f" {'✅' if flat['within'] else '❌'}; {flat['ratio']:.2f} vs 0"
+                cells.append(cell + ")")
             lines.append(f"| {kind} | {op} | " + " | ".join(cells) + " |")
     lines += ["", "## Size per finished record, purge", "",
               "| store | bytes per record | over | purge (records/s) | purged | fill time |",
@@ -504,13 +542,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 @contextmanager
-def _store_url(kind: str, workdir: Path) -> Iterator[str]:
+def _store_urls(kind: str, workdir: Path) -> Iterator[tuple[str, str]]:
     if kind == "sqlite":
-        yield f"huey+sqlite:///{workdir / 'scale.db'}"
+        yield (f"huey+sqlite:///{workdir / 'scale.db'}",
+               f"huey+sqlite:///{workdir / 'scale-empty.db'}")
         return
     redis_url = start_private_server()
     try:
-        yield "huey+" + redis_url
+        yield "huey+" + redis_url, f"huey+{redis_url}?namespace=empty"
     finally:
         stop_private_server(redis_url)
 
@@ -526,14 +565,15 @@ def main(argv: list[str] | None = None) -> int:
                        else RESULTS)
     workdir = Path(tempfile.mkdtemp(prefix="taskbridge-scale-bench-"))
     meta = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "quick": args.quick, "cpu_count": os.cpu_count(), "levels": levels,
+            "quick": args.quick, "cpu_count": os.cpu_count(), "levels": levels, "rounds": ROUNDS,
             "sizes": sizes, "versions": _versions(),
             "load_before": " ".join(f"{x:.1f}" for x in os.getloadavg())}
     results: dict[str, Any] = {"meta": meta, "stores": {}, "sizes_per_record": {}}
     print(f"levels {levels}, sizes {sizes}, work in {workdir}", flush=True)
     for kind in args.stores:
-        with _store_url(kind, workdir) as url:
-            results["stores"][kind] = scale_store(kind, url, levels, sizes["samples"])
+        with _store_urls(kind, workdir) as (url, reference_url):
+            results["stores"][kind] = scale_store(kind, url, reference_url, levels,
+                                                  sizes["samples"])
     print("size per record ...", flush=True)
     if "redis" in args.stores:
         results["sizes_per_record"]["redis"] = redis_bytes_per_record(sizes["memory_records"])
