@@ -44,7 +44,9 @@ def test_quick_scale_run_writes_every_figure(tmp_path: Path) -> None:
         for figures in store["levels"].values():
             assert set(figures) == OPERATIONS
             assert all(f["median_us"] > 0 and f["n"] >= 1 for f in figures.values())
-        assert set(store["flat"]) == {str(n) for n in levels[1:]}
+        assert set(store["empty"]) == set(store["flat"]) == {str(n) for n in levels}
+        assert all(f["vs_empty"] > 0 for by_op in store["flat"].values()
+                   for f in by_op.values())
         assert store["purge"]["purged"] > 0
         assert results["sizes_per_record"][kind]["per_record"] > 0
     load = results["contention"]
