@@ -102,8 +102,11 @@ def _warm_up(bridge: Bridge) -> None:
     _noop_task().using(bridge=bridge).enqueue(0)
 
 
-def _one_round(bridge: Bridge, samples: int) -> dict[str, list[float]]:
-    """``samples`` single creates, enqueues, starts and finishes; each call's seconds."""
+def _one_round(
+    bridge: Bridge, samples: int
+) -> dict[str, tuple[list[float], float | None]]:
+    """``samples`` single creates, enqueues, starts and finishes: each call's seconds, and
+    on Redis the server's µs per script call."""
     store, ttl = bridge.store, bridge.settings.idempotency_ttl
     noop = _noop_task().using(bridge=bridge)
     now = time.time()
@@ -124,11 +127,26 @@ def _one_round(bridge: Bridge, samples: int) -> dict[str, list[float]]:
         return lambda: noop.enqueue(i)
 
     return {
-        "create": _timed_each([create(r) for r in records]),
-        "enqueue": _timed_each([enqueue(i) for i in range(samples)]),
-        "start": _timed_each([start(r) for r in records]),
-        "finish": _timed_each([finish(r) for r in records]),
+        "create": _server_side(bridge, lambda: _timed_each([create(r) for r in records])),
+        "enqueue": _server_side(bridge, lambda: _timed_each([enqueue(i) for i in range(samples)])),
+        "start": _server_side(bridge, lambda: _timed_each([start(r) for r in records])),
+        "finish": _server_side(bridge, lambda: _timed_each([finish(r) for r in records])),
     }
+
+
+def _server_side(
+    bridge: Bridge, run: Callable[[], list[float]]
+) -> tuple[list[float], float | None]:
+    """``run``'s call times, and on Redis the server's µs per script call meanwhile (``INFO
+    commandstats``, ``evalsha``): a figure the client's load does not move."""
+    client = getattr(bridge.store, "client", None)
+    if client is None:
+        return run(), None
+    client.config_resetstat()
+    taken = run()
+    evalsha = client.info("commandstats").get("cmdstat_evalsha") or {}
+    usec = evalsha.get("usec_per_call")
+    return taken, float(usec) if usec is not None else None
 
 
 def measure_operations(
@@ -139,15 +157,25 @@ def measure_operations(
     same machine load."""
     times: dict[str, dict[str, list[float]]] = {
         label: {op: [] for op in OPERATIONS} for label in bridges}
+    server: dict[str, dict[str, list[float]]] = {
+        label: {op: [] for op in OPERATIONS} for label in bridges}
     for bridge in bridges.values():
         _warm_up(bridge)
     labels = list(bridges)
     for turn in range(rounds):
         for label in labels if turn % 2 == 0 else labels[::-1]:
-            for op, taken in _one_round(bridges[label], max(1, samples // rounds)).items():
+            measured = _one_round(bridges[label], max(1, samples // rounds))
+            for op, (taken, usec) in measured.items():
                 times[label][op] += taken
-    return {label: {op: _summary_us(taken) for op, taken in ops.items()}
-            for label, ops in times.items()}
+                if usec is not None:
+                    server[label][op].append(usec)
+    out = {label: {op: _summary_us(taken) for op, taken in ops.items()}
+           for label, ops in times.items()}
+    for label, ops in server.items():
+        for op, usecs in ops.items():
+            if usecs:
+                out[label][op]["server_us"] = statistics.mean(usecs)
+    return out
 
 
 def purge_throughput(bridge: Bridge) -> dict[str, float]:
@@ -470,6 +498,17 @@ def report(results: dict[str, Any]) -> str:
                     cell += f" {'✅' if flat['within'] else '❌'}; {flat['ratio']:.2f} vs 0"
                 cells.append(cell + ")")
             lines.append(f"| {kind} | {op} | " + " | ".join(cells) + " |")
+    redis_data = results["stores"].get("redis")
+    if redis_data and "server_us" in redis_data["levels"][str(levels[0])]["create"]:
+        lines += ["", "Redis server time per script call (µs, `INFO commandstats` evalsha, mean "
+                  "over the rounds; `enqueue`'s script also writes the Huey message): filled "
+                  "store / empty store (each on its own server)", "",
+                  "| operation | " + " | ".join(f"{n:,} records" for n in levels) + " |",
+                  "| --- |" + " --- |" * len(levels)]
+        for op in OPERATIONS:
+            cells = [f"{redis_data['levels'][str(n)][op]['server_us']:.1f} / "
+                     f"{redis_data['empty'][str(n)][op]['server_us']:.1f}" for n in levels]
+            lines.append(f"| {op} | " + " | ".join(cells) + " |")
     lines += ["", "## Size per finished record, purge", "",
               "| store | bytes per record | over | purge (records/s) | purged | fill time |",
               "| --- | --- | --- | --- | --- | --- |"]
@@ -547,11 +586,13 @@ def _store_urls(kind: str, workdir: Path) -> Iterator[tuple[str, str]]:
         yield (f"huey+sqlite:///{workdir / 'scale.db'}",
                f"huey+sqlite:///{workdir / 'scale-empty.db'}")
         return
-    redis_url = start_private_server()
+    # Two servers alike, so each one's INFO commandstats are its store's alone.
+    redis_url, reference_url = start_private_server(), start_private_server()
     try:
-        yield "huey+" + redis_url, f"huey+{redis_url}?namespace=empty"
+        yield "huey+" + redis_url, "huey+" + reference_url
     finally:
         stop_private_server(redis_url)
+        stop_private_server(reference_url)
 
 
 def main(argv: list[str] | None = None) -> int:
