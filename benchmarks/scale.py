@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import platform
 import random
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -597,6 +598,14 @@ def _store_urls(kind: str, workdir: Path) -> Iterator[tuple[str, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="taskbridge-scale-bench-"))
+    try:
+        return run(args, workdir)
+    finally:  # the SQLite files of a full run take gigabytes
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, workdir: Path) -> int:
     sizes = dict(QUICK if args.quick else FULL)
     records = min(args.records, 1000) if args.quick else args.records
     if args.rss_tasks is not None:
@@ -604,7 +613,6 @@ def main(argv: list[str] | None = None) -> int:
     levels = sorted({0, min(100_000, records // 10 if args.quick else 100_000), records})
     out = args.out or (Path(tempfile.mkdtemp(prefix="taskbridge-scale-")) if args.quick
                        else RESULTS)
-    workdir = Path(tempfile.mkdtemp(prefix="taskbridge-scale-bench-"))
     meta = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "quick": args.quick, "cpu_count": os.cpu_count(), "levels": levels, "rounds": ROUNDS,
             "sizes": sizes, "versions": _versions(),
