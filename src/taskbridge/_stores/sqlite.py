@@ -15,7 +15,7 @@ from taskbridge._errors import EnqueueError
 from taskbridge._record import Record
 from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter
-from taskbridge._stores.sql import sql_where
+from taskbridge._stores.sql import sql_count_by_status, sql_where
 from taskbridge._stores.sqlite_connection import Connections, checked_path
 from taskbridge._stores.transactional import TransactionalStore
 from taskbridge._transitions import Lease
@@ -209,10 +209,7 @@ class SQLiteStore(TransactionalStore):
 
     def count_by_status(self, filter: RecordFilter) -> dict[Status, int]:
         """``count`` for every status at once: one pass over the matching index range."""
-        where, params = self._where(filter)
-        rows = self._read(f"SELECT status, COUNT(*) FROM records{where} GROUP BY status", params)
-        found = {Status(status): int(n) for status, n in rows}
-        return {status: found.get(status, 0) for status in Status}
+        return sql_count_by_status(self._read, "records", filter)
 
     # -- schedules and workers -----------------------------------------------------------------
 

@@ -17,7 +17,14 @@ from typing import Any
 import psycopg
 
 from taskbridge import ConfigurationError, EnqueueError, Record, RecordFilter
-from taskbridge.plugin import Status, TransactionalStore, dumps_json, loads_json, sql_where
+from taskbridge.plugin import (
+    Status,
+    TransactionalStore,
+    dumps_json,
+    loads_json,
+    sql_count_by_status,
+    sql_where,
+)
 from taskbridge_postgresql.connections import Pool
 from taskbridge_postgresql.schema import Tables
 from taskbridge_postgresql.transaction import Transaction
@@ -215,12 +222,7 @@ class PostgreSQLStore(TransactionalStore):
 
     def count_by_status(self, filter: RecordFilter) -> dict[Status, int]:
         """``count`` for every status at once: one pass over the matching index range."""
-        where, params = self._where(filter)
-        rows = self._rows(
-            f"SELECT status, COUNT(*) FROM {self.tables.records}{where} GROUP BY status", params
-        )
-        found = {Status(status): int(n) for status, n in rows}
-        return {status: found.get(status, 0) for status in Status}
+        return sql_count_by_status(self._rows, self.tables.records, filter, param="%s")
 
     # -- schedules and workers -----------------------------------------------------------------
 
