@@ -21,6 +21,10 @@ __all__ = ["Attempt", "ErrorInfo", "ProgressEntry", "Result"]
 # 5 ms to 0.5 ms) and backs off so a long wait costs a read every 100 ms at most.
 _FIRST_POLL = 0.0005
 _MAX_POLL = 0.1
+#: Longest wait for a pushed completion before the record is read again, and how much longer
+#: a watch (``get_and_watch``) lasts than that wait.
+_PUSH_WAIT = 1.0
+_WATCH_MARGIN = 1.0
 
 
 def _utc(timestamp: float | None) -> dt.datetime | None:
@@ -188,7 +192,12 @@ class Result:
         raise TaskCanceled(self)
 
     def _poll(self, deadline: float | None, step: float) -> tuple[bool, float]:
-        self.refresh()
+        watch = getattr(self._bridge.store, "get_and_watch", None) if self._pushed() else None
+        if watch is None:
+            self.refresh()
+        else:  # the read also asks for the wake-up ``_pause`` waits on
+            with translated(self._bridge, f"read execution {self._record.id}"):
+                self._record = watch(self._record.id, _PUSH_WAIT + _WATCH_MARGIN)
         if self._record.status.is_final:
             return True, step
         if deadline is not None and time.monotonic() >= deadline:
@@ -201,12 +210,18 @@ class Result:
         """Wait before the next read: on a store that can push completion (Redis), until the
         task ends (at most a second, then re-read); elsewhere ``step`` seconds."""
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        waiter = getattr(self._bridge.store, "wait_for_final", None)
-        if waiter is not None and not self._bridge.capabilities.in_process:
+        if self._pushed():
             with translated(self._bridge, f"wait for execution {self._record.id}"):
-                waiter(self._record.id, min(1.0, remaining if remaining is not None else 1.0))
+                self._bridge.store.wait_for_final(  # type: ignore[attr-defined]
+                    self._record.id, _PUSH_WAIT if remaining is None else min(_PUSH_WAIT,
+                                                                              remaining))
         else:
             time.sleep(step if remaining is None else min(step, remaining))
+
+    def _pushed(self) -> bool:
+        """Whether the store pushes completion (``wait_for_final``) to this waiter."""
+        return (hasattr(self._bridge.store, "wait_for_final")
+                and not self._bridge.capabilities.in_process)
 
     def wait(self, timeout: float | None = None) -> Any:
         """Block until final; return the value or raise ``TaskFailed`` / ``TaskCanceled`` /

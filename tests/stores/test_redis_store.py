@@ -12,12 +12,13 @@ import pytest
 import redis
 
 from taskbridge import Envelope, Record
-from taskbridge._errors import EnqueueError
+from taskbridge._errors import EnqueueError, ResultNotFound
 from taskbridge._record import record_for
 from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter
 from taskbridge._stores.redis import RedisStore
 from taskbridge.testing.cleanup import delete_namespace
+from taskbridge.testing.polling import wait_for
 from taskbridge.testing.redis_server import test_redis_url, unique_prefix
 from taskbridge.testing.store_contract.records import outcome, record
 
@@ -176,9 +177,11 @@ def test_unreachable_server_is_an_enqueue_error_with_redacted_url() -> None:
 
 
 def test_wait_for_final_wakes_when_another_client_finishes_the_record(store: RedisStore) -> None:
-    """A waiter blocked in wait_for_final returns as soon as the record turns final."""
+    """A waiter that watched the record (get_and_watch) and then blocks in wait_for_final
+    returns as soon as the record turns final."""
     store.create([record("w")], now=1.0, idempotency_ttl=60)
     store.start("w", 1, worker="w", now=1.0)
+    assert store.get_and_watch("w", 10).status is Status.RUNNING
     woke = threading.Event()
 
     def wait() -> None:
@@ -191,6 +194,29 @@ def test_wait_for_final_wakes_when_another_client_finishes_the_record(store: Red
     store.finish("w", 1, Status.SUCCEEDED, now=2.0, idempotency_ttl=60, value=1)
     assert woke.wait(5), "the waiter did not wake when the record became final"
     waiter.join()
+
+
+def test_no_wake_up_token_for_a_record_nobody_watches(store: RedisStore) -> None:
+    """Finishing a record nobody watches leaves no token behind (no memory per record); a
+    watch that expired is nobody."""
+    store.create([record("a"), record("b")], now=1.0, idempotency_ttl=60)
+    store.get_and_watch("b", 0.001)
+    wait_for(lambda: not store.client.exists(store.key("waiting", "b")), what="the watch to expire")
+    for id in ("a", "b"):
+        store.start(id, 1, worker="w", now=1.0)
+        store.finish(id, 1, Status.SUCCEEDED, now=2.0, idempotency_ttl=60, value=1)
+        assert not store.client.exists(store.key("done", id))
+
+
+def test_watch_is_read_after_it_is_set(store: RedisStore) -> None:
+    """get_and_watch on a record already final returns it final (the waiter does not block),
+    and a record missing is ResultNotFound."""
+    store.create([record("f")], now=1.0, idempotency_ttl=60)
+    store.start("f", 1, worker="w", now=1.0)
+    store.finish("f", 1, Status.FAILED, now=2.0, idempotency_ttl=60)
+    assert store.get_and_watch("f", 5).status is Status.FAILED
+    with pytest.raises(ResultNotFound):
+        store.get_and_watch("missing", 5)
 
 
 def _call_record(id: str, marker: str) -> Record:

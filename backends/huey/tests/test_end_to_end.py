@@ -8,6 +8,7 @@ from pathlib import Path
 
 import hueytasks
 import pytest
+from huey.constants import EmptyData
 
 from taskbridge import Bridge, Status
 from taskbridge.testing.polling import wait_for
@@ -87,15 +88,15 @@ def test_registered_tasks_are_listed_by_huey(bridge: Bridge, workers: Workers) -
     wait_for(lambda: "+ hueytasks.add" in worker.output(), what="Huey's command list")
 
 
-def test_cancel_revokes_in_huey_and_never_runs(bridge: Bridge, workers: Workers) -> None:
-    """A canceled waiting task is revoked in Huey too, never runs, and stays CANCELED."""
+def test_cancel_never_runs_and_leaves_nothing_in_huey(bridge: Bridge, workers: Workers) -> None:
+    """A canceled waiting task never runs and stays CANCELED: the store refuses it when its
+    message comes by, and no Huey revoke flag is written (or read for every task)."""
     result = hueytasks.add.using(bridge=bridge, delay=1).enqueue(1, 2)
     result.cancel()
     huey = bridge.backend.huey("default")  # type: ignore[attr-defined]
-    assert huey.is_revoked(result.id)
-    workers.start(bridge.url.raw)
-    later = hueytasks.add.using(bridge=bridge, delay=1.5).enqueue(0, 0)
-    assert later.wait(timeout=20) == 0
-    wait_for(lambda: not huey.is_revoked(result.id), what="the revoke flag to be consumed")
+    assert huey.storage.peek_data(f"r:{result.id}") is EmptyData
+    worker = workers.start(bridge.url.raw)
+    wait_for(lambda: f"not running hueytasks.add [{result.id}]" in worker.output(),
+             what="the worker to refuse the canceled task's message")
     assert result.refresh().status is Status.CANCELED
     assert result.attempts == 0

@@ -67,6 +67,7 @@ from taskbridge._stores.redis_wire import (
     CommandArg,
     Commands,
     decode,
+    decode_document,
     encode,
     encode_commands,
     json_or_empty,
@@ -112,13 +113,29 @@ class RedisStore(IndexedReads):
         self._query = self.client.register_script(QUERY)
         self._indexed = False
 
+    def get_and_watch(self, id: str, seconds: float) -> Record:
+        """``get``, and in the same round trip ask to be woken (:meth:`wait_for_final`) if
+        ``id`` becomes final within ``seconds``.
+
+        A final transition pushes a wake-up token only for a record someone watches, so a
+        record nobody waits for costs no token. The watch is set before the record is read:
+        a transition that came first shows in the record returned.
+        """
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(self.key("waiting", id), "1", px=max(1, int(seconds * 1000)))
+        pipe.hgetall(self.key("rec", id))
+        _, found = pipe.execute()
+        if not found:
+            raise ResultNotFound(f"no task execution has id {id!r} in {self.url}")
+        return decode([x for pair in found.items() for x in pair])
+
     def wait_for_final(self, id: str, timeout: float) -> None:
         """Block until ``id`` may have become final, or ``timeout`` seconds pass.
 
-        The script that makes a record final pushes a token that this pops (``BLPOP``), so a
-        waiter wakes as soon as the task ends instead of on its next poll. Callers re-read the
-        record afterwards: with several waiters on one id only one gets the token, the others
-        wake at their timeout.
+        The script that makes a watched record final (:meth:`get_and_watch`) pushes a token
+        that this pops (``BLPOP``), so a waiter wakes as soon as the task ends instead of on
+        its next poll. Callers re-read the record afterwards: with several waiters on one id
+        only one gets the token, the others wake at their timeout.
         """
         self.client.blpop([self.key("done", id)], timeout=max(timeout, 0.01))
 
@@ -157,7 +174,7 @@ class RedisStore(IndexedReads):
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise self._unreachable(exc) from exc
         return [
-            decode(reply) if reply else record
+            decode_document(reply) if reply else record
             for record, reply in zip(records, replies, strict=True)
         ]
 
@@ -193,7 +210,7 @@ class RedisStore(IndexedReads):
         entry = Attempt(attempt, worker=worker, started_at=float(now))
         reply = self._call("start", id, attempt, repr(float(now)), worker,
                            _json.dumps(entry.start_dict()), ATTEMPT_HISTORY_SIZE)
-        return decode(reply) if reply else None
+        return decode_document(reply) if reply else None
 
     def finish(
         self,
@@ -225,7 +242,7 @@ class RedisStore(IndexedReads):
             fields += ["value", json_or_empty(value), "finished_at", repr(float(now))]
         reply = self._call("finish", id, attempt, status.value, _json.dumps(ended.end_dict()),
                            ATTEMPT_HISTORY_SIZE, *kept, *fields)
-        return decode(reply) if reply else None
+        return decode_document(reply) if reply else None
 
     def heartbeat(self, id: str, attempt: int, *, now: float) -> bool | None:
         flag = self._call("heartbeat", id, attempt, repr(float(now)))
@@ -242,15 +259,15 @@ class RedisStore(IndexedReads):
         reply = self._call("cancel", id, repr(float(now)))
         if not reply:
             raise ResultNotFound(f"no task execution has id {id!r} in {self.url}")
-        return decode(reply)
+        return decode_document(reply)
 
     def mark_retried(self, id: str, new_id: str) -> Record | None:
         reply = self._call("mark_retried", id, new_id)
-        return decode(reply) if reply else None
+        return decode_document(reply) if reply else None
 
     def dismiss(self, id: str, *, now: float) -> Record | None:
         reply = self._call("dismiss", id, repr(float(now)))
-        return decode(reply) if reply else None
+        return decode_document(reply) if reply else None
 
     def stale(self, *, before: float, limit: int = 100) -> list[Record]:
         ids = self.client.zrangebyscore(

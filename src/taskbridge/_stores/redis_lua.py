@@ -6,9 +6,23 @@ use only commands and arguments Redis 6.2 has.
 
 from __future__ import annotations
 
+from taskbridge._stores.redis_wire import RAW_FIELDS
+
 PRELUDE = """
 local ns = ARGV[1]
 local function k(...) return table.concat({ns, ...}, ':') end
+-- A record as one JSON object (RedisStore parses it in one call, redis_wire.decode_document):
+-- its hash's fields, whose values are JSON texts but for the raw ones, written as strings.
+local RAW = {""" + ", ".join(f"{name} = true" for name in sorted(RAW_FIELDS)) + """}
+local function whole(rec)
+  local flat, parts = redis.call('HGETALL', rec), {}
+  for i = 1, #flat, 2 do
+    local value = flat[i + 1]
+    if RAW[flat[i]] then value = cjson.encode(value) end
+    parts[#parts + 1] = '"' .. flat[i] .. '":' .. value
+  end
+  return '{' .. table.concat(parts, ',') .. '}'
+end
 local function release(id, key)
   if key then
     local claim = k('idem', key)
@@ -22,17 +36,24 @@ local function place(id, old)
   local f = redis.call('HMGET', k('rec', id),
     'status', 'enqueued_at', 'finished_at', 'heartbeat_at', 'retried_as', 'discarded_at',
     'task_name', 'queue')
+  -- Out of the indexes the old status filed it in (and only those: each is a sorted set of
+  -- up to every record in the store, and this runs on every transition).
   if old then
     redis.call('ZREM', k('idx', 'status', old), id)
     redis.call('ZREM', k('idx', 'ts', f[7], old), id)
     redis.call('ZREM', k('idx', 'qs', f[8], old), id)
+    if old == 'RUNNING' then
+      redis.call('ZREM', k('idx', 'heartbeat'), id)
+    elseif old == 'FAILED' then
+      redis.call('ZREM', k('idx', 'dead'), id)
+      redis.call('ZREM', k('idx', 'finished', 'FAILED'), id)
+      redis.call('ZREM', k('idx', 'finished'), id)  -- where earlier versions filed it
+    elseif old == 'SUCCEEDED' or old == 'CANCELED' then
+      redis.call('ZREM', k('idx', 'finished'), id)
+    end
   end
   redis.call('ZADD', k('idx', 'ts', f[7], f[1]), f[2], id)
   redis.call('ZADD', k('idx', 'qs', f[8], f[1]), f[2], id)
-  redis.call('ZREM', k('idx', 'dead'), id)
-  redis.call('ZREM', k('idx', 'finished'), id)
-  redis.call('ZREM', k('idx', 'finished', 'FAILED'), id)
-  redis.call('ZREM', k('idx', 'heartbeat'), id)
   local s = f[1]
   redis.call('ZADD', k('idx', 'status', s), f[2], id)
   if s == 'FAILED' and not f[5] and not f[6] then redis.call('ZADD', k('idx', 'dead'), f[2], id) end
@@ -42,9 +63,12 @@ local function place(id, old)
     redis.call('ZADD', k('idx', 'finished'), f[3] or '0', id)
   end
   if s == 'SUCCEEDED' or s == 'FAILED' or s == 'CANCELED' then
-    -- Wake a Result.wait() blocked on this execution (RedisStore.wait_for_final).
-    redis.call('RPUSH', k('done', id), '1')
-    redis.call('EXPIRE', k('done', id), 60)
+    -- Wake a Result.wait() about to block on this execution, if one said so
+    -- (RedisStore.get_and_watch, then wait_for_final).
+    if redis.call('EXISTS', k('waiting', id)) == 1 then
+      redis.call('RPUSH', k('done', id), '1')
+      redis.call('EXPIRE', k('done', id), 60)
+    end
   elseif s == 'RUNNING' then
     redis.call('ZADD', k('idx', 'heartbeat'), f[4] or '0', id)
   end
@@ -58,7 +82,7 @@ local function drop(id)
     redis.call('ZREM', index, id)
   end
   release(id, f[4])
-  redis.call('DEL', k('rec', id), k('done', id))
+  redis.call('DEL', k('rec', id), k('done', id), k('waiting', id))
   if redis.call('EXISTS', k('idx', 'all')) == 0 then redis.call('DEL', k('idx', 'version')) end
 end
 -- Attempt history entries are fields 'attempt:<n>' (set when attempt n starts) and
@@ -157,7 +181,7 @@ for _, e in ipairs(plan) do
 end
 local out = {}
 for r, e in ipairs(plan) do
-  if e.owner then out[r] = redis.call('HGETALL', k('rec', e.owner)) else out[r] = {} end
+  if e.owner then out[r] = whole(k('rec', e.owner)) else out[r] = '' end
 end
 return out
 """
@@ -187,7 +211,7 @@ redis.call('HSET', rec, 'status', 'RUNNING', 'attempts', ARGV[3], 'started_at', 
   'heartbeat_at', ARGV[4], 'worker', ARGV[5], 'attempt:' .. ARGV[3], ARGV[6])
 trim_attempts(id, n, tonumber(ARGV[7]))
 place(id, f[1])
-return redis.call('HGETALL', rec)
+return whole(rec)
 """
 
 # ARGV after the namespace: id, attempt, status, the attempt's end entry (JSON), the history
@@ -212,7 +236,7 @@ end
 assign(id, 10)
 place(id, 'RUNNING')
 if status == 'FAILED' or status == 'CANCELED' then release(id, f[3]) end
-return redis.call('HGETALL', rec)
+return whole(rec)
 """
 
 HEARTBEAT = """
@@ -246,7 +270,7 @@ if f[1] == 'PENDING' or f[1] == 'RETRYING' then
 elseif f[1] == 'RUNNING' then
   redis.call('HSET', rec, 'cancel_requested', 'true')
 end
-return redis.call('HGETALL', rec)
+return whole(rec)
 """
 
 MARK_RETRIED = """
@@ -255,7 +279,7 @@ local f = redis.call('HMGET', rec, 'status', 'retried_as')
 if f[1] ~= 'FAILED' or f[2] then return false end
 redis.call('HSET', rec, 'retried_as', ARGV[3])
 place(id, 'FAILED')
-return redis.call('HGETALL', rec)
+return whole(rec)
 """
 
 DISMISS = """
@@ -264,7 +288,7 @@ local f = redis.call('HMGET', rec, 'status', 'retried_as', 'discarded_at')
 if f[1] ~= 'FAILED' or f[2] or f[3] then return false end
 redis.call('HSET', rec, 'discarded_at', ARGV[3])
 place(id, 'FAILED')
-return redis.call('HGETALL', rec)
+return whole(rec)
 """
 
 # ARGV after the namespace: now, result ttl, FAILED ttl, how many records to look at. Oldest

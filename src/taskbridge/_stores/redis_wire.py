@@ -10,11 +10,10 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-import attrs
 import redis
 
 from taskbridge import _json
-from taskbridge._record import Attempt, ProgressEntry, Record
+from taskbridge._record import Record
 
 CommandArg = str | bytes | int | float
 Commands = Sequence[Sequence[CommandArg]]
@@ -23,7 +22,7 @@ Commands = Sequence[Sequence[CommandArg]]
 ALLOWED_COMMANDS = frozenset(
     {"HSET", "HMSET", "SET", "RPUSH", "LPUSH", "ZADD", "SADD", "EXPIRE", "PEXPIRE", "PUBLISH"}
 )
-_RAW_FIELDS = frozenset(
+RAW_FIELDS = frozenset(
     {"id", "task_name", "queue", "status", "idempotency_key", "worker", "retried_as",
      "first_step", "chain_id"}  # "chain_id": first_step as taskbridge 0.1.0 stored it
 )
@@ -36,7 +35,7 @@ def encode(record: Record) -> list[str]:
     pairs: list[str] = []
     for name, value in record.to_dict().items():
         if value is not None and name not in _LIST_FIELDS:
-            pairs += [name, value if name in _RAW_FIELDS else _json.dumps(value)]
+            pairs += [name, value if name in RAW_FIELDS else _json.dumps(value)]
     for seq, entry in enumerate(record.progress_log, 1):
         pairs += [f"progress:{seq}", _json.dumps(entry.to_dict())]
     if record.progress_log:
@@ -47,27 +46,53 @@ def encode(record: Record) -> list[str]:
     return pairs
 
 
-def decode(flat: Sequence[bytes]) -> Record:
+def decode(flat: Sequence[bytes | str]) -> Record:
+    """A record from its hash's field/value pairs (as ``HGETALL`` or :func:`encode` gives
+    them).
+
+    The JSON values are parsed in one go, as one object assembled from the stored texts (each
+    a JSON document :func:`encode` wrote; field names are the store's own).
+    """
+    raw: dict[str, str] = {}
+    pieces: list[str] = []
+    for raw_name, raw_value in zip(flat[::2], flat[1::2], strict=True):
+        name = raw_name if isinstance(raw_name, str) else raw_name.decode()
+        value = raw_value if isinstance(raw_value, str) else raw_value.decode()
+        if name in RAW_FIELDS:
+            raw[name] = value
+        else:
+            pieces.append(f'"{name}":{value}')
+    fields = _json.loads("{" + ",".join(pieces) + "}")
+    assert isinstance(fields, dict)
+    fields.update(raw)
+    return _from_fields(fields)
+
+
+def decode_document(text: bytes | str) -> Record:
+    """A record from the one JSON object a store script returns for it (``whole`` in its Lua
+    prelude: the hash's fields, raw ones as JSON strings), parsed in one call."""
+    fields = _json.loads(text)
+    assert isinstance(fields, dict)
+    return _from_fields(fields)
+
+
+def _from_fields(fields: dict[str, Any]) -> Record:
     data: dict[str, Any] = {}
-    progress: dict[int, ProgressEntry] = {}
+    progress: dict[int, Any] = {}
     attempts: dict[int, dict[str, Any]] = {}
-    for raw_name, raw in zip(flat[::2], flat[1::2], strict=True):
-        name = raw_name.decode()
+    for name, value in fields.items():
         if name.startswith("progress:"):
-            progress[int(name[9:])] = ProgressEntry.from_dict(_json.loads(raw))
+            progress[int(name[9:])] = value
         elif name.startswith("attempt:"):
             number = int(name.split(":")[1])
-            attempts.setdefault(number, {"attempt": number}).update(_json.loads(raw))
+            attempts.setdefault(number, {"attempt": number}).update(value)
         elif name != "progress_seq":
-            data[name] = raw.decode() if name in _RAW_FIELDS else _json.loads(raw)
-    record = Record.from_dict(data)
-    if not progress and not attempts:
-        return record
-    return attrs.evolve(
-        record,
-        progress_log=[progress[seq] for seq in sorted(progress)],
-        attempt_history=[Attempt.from_dict(attempts[n]) for n in sorted(attempts)],
-    )
+            data[name] = value
+    if progress:
+        data["progress_log"] = [progress[seq] for seq in sorted(progress)]
+    if attempts:
+        data["attempt_history"] = [attempts[n] for n in sorted(attempts)]
+    return Record.from_dict(data)
 
 
 def texts(values: Any) -> list[str]:
@@ -117,5 +142,6 @@ def safe_across_forks(pool: redis.ConnectionPool) -> None:
     _POOLS.add(pool)
 
 
-__all__ = ["ALLOWED_COMMANDS", "CommandArg", "Commands", "decode", "encode", "encode_commands",
-           "json_or_empty", "safe_across_forks", "texts"]
+__all__ = ["ALLOWED_COMMANDS", "RAW_FIELDS", "CommandArg", "Commands", "decode",
+           "decode_document", "encode", "encode_commands", "json_or_empty", "safe_across_forks",
+           "texts"]

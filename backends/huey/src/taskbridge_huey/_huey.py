@@ -16,6 +16,9 @@ from taskbridge_huey._serializer import JSONSerializer, message_for
 
 logger = logging.getLogger("taskbridge.huey")
 
+#: How Huey names a task's revoke flag (``Task.revoke_id``: ``r:<task id>``).
+REVOKE_PREFIX = "r:"
+
 
 class TaskbridgeRegistry(Registry):  # type: ignore[misc]
     """Huey's registry, keyed by taskbridge task names instead of ``module.ClassName``."""
@@ -81,6 +84,19 @@ class TaskbridgeHuey(Huey):  # type: ignore[misc]
                              envelope.id)
             current_worker().redeliver(envelope)
             return None
+
+    # -- cancel lives in the store ------------------------------------------------------------
+    # Huey reads two revoke flags from its storage before every task and deletes one after it:
+    # two round trips per task, the delete a write transaction on SQLite. taskbridge never sets
+    # them (``HueyBackend.cancel``): the store's ``start`` refuses a canceled execution.
+
+    def is_revoked(self, task: Any, timestamp: Any = None, peek: bool = True) -> bool:
+        return False
+
+    def delete(self, key: str) -> Any:
+        if key.startswith(REVOKE_PREFIX):  # Huey clears a task's revoke flag after each run
+            return False
+        return super().delete(key)
 
     def sync_registry(self) -> list[str]:
         """Register every taskbridge task not yet in Huey's registry; returns the new names."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import threading
 import time
@@ -25,8 +24,6 @@ from taskbridge.plugin import (
 )
 from taskbridge_huey._huey import TaskbridgeHuey
 from taskbridge_huey._serializer import message_for
-
-logger = logging.getLogger("taskbridge.huey")
 
 _THREAD_TIMEOUTS = (
     "Huey thread workers run tasks off the main thread, where no signal can interrupt them; "
@@ -143,16 +140,10 @@ class HueyBackend:
         run_consumers(worker, [self.huey(queue) for queue in worker.options.queues])
 
     def cancel(self, envelope_id: str) -> None:
-        # The store already keeps a canceled task from running; Huey's revoke (once, so the
-        # flag is cleared when the message comes by) also spares the worker the delivery and
-        # shows the revocation to Huey's own tools.
-        try:
-            record = self.store.get_many([envelope_id])[0]
-            if record is not None:
-                self.huey(record.queue).revoke_by_id(envelope_id, revoke_once=True)
-        except Exception:  # best effort: the store is what guarantees the cancel
-            logger.warning("Huey revoke of %s failed; the store still cancels it", envelope_id,
-                           exc_info=True)
+        # Nothing to do in Huey: the store refuses to start a canceled execution when its
+        # message comes by. Huey's own revoke would cost every task two storage round trips
+        # (see TaskbridgeHuey.is_revoked).
+        return None
 
     def queue_depth(self, queue: str) -> int:
         return int(self.huey(queue).pending_count())
