@@ -20,13 +20,9 @@ SCALE_TOLERANCE = 0.10
 def write_plot(results: dict[str, Any], path: Path) -> bool:
     """Draw ``ratios.png``; False (and nothing written) when matplotlib is not installed
     (``pip install -r benchmarks/requirements.txt``)."""
-    try:
-        import matplotlib
-    except ImportError:
+    plt = _pyplot()
+    if plt is None:
         return False
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     backends = {k: b for k, b in results["backends"].items() if b.get("comparisons")}
     if not backends:
         return False
@@ -61,11 +57,27 @@ def write_plot(results: dict[str, Any], path: Path) -> bool:
     date = str(results.get("meta", {}).get("started_at", ""))[:10]
     fig.suptitle("taskbridge ÷ native, same run" + (f" of {date}" if date else "")
                  + " (bars: median; whiskers: min..max round ratio)", fontsize=9)
+    _save(plt, fig, path)
+    return True
+
+
+def _pyplot() -> Any | None:
+    """``matplotlib.pyplot`` drawing to files only, or None when matplotlib is not installed."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(plt: Any, fig: Any, path: Path) -> None:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
-    return True
 
 
 def _ratio_range(row: dict[str, Any]) -> tuple[float, float]:
@@ -79,16 +91,13 @@ def _ratio_range(row: dict[str, Any]) -> tuple[float, float]:
 
 def write_scale_plot(results: dict[str, Any], path: Path) -> bool:
     """Draw ``scaling.png`` from ``benchmarks.scale``'s results: each operation's median cost
-    (p95 as a lighter marker) against records in the store, a panel a store, shaded where it
+    (a whisker up to its p95) against records in the store, a panel a store, shaded where it
     is within 10 % of a store kept empty. False (and nothing written) when matplotlib is not
     installed."""
-    try:
-        import matplotlib
-    except ImportError:
+    plt = _pyplot()
+    if plt is None:
         return False
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     stores = {kind: data for kind, data in results["stores"].items() if data.get("levels")}
     if not stores:
@@ -115,8 +124,8 @@ def write_scale_plot(results: dict[str, Any], path: Path) -> bool:
                     axis.plot(x, value, marker="o", markersize=10, fillstyle="none",
                               color="black", markeredgewidth=0.8, linewidth=0)
         axis.set_yscale("log")
-        axis.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-        axis.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        axis.yaxis.set_major_formatter(ScalarFormatter())
+        axis.yaxis.set_minor_formatter(NullFormatter())
         axis.set_yticks([50, 100, 200, 500, 1000, 2000, 5000])
         axis.set_ylim(min(50.0, axis.get_ylim()[0]), max(3000.0, axis.get_ylim()[1]))
         axis.set_xticks(positions, [f"{n:,}" for n in levels])
@@ -132,10 +141,7 @@ def write_scale_plot(results: dict[str, Any], path: Path) -> bool:
         f" ({meta['sizes']['samples']:,} calls each)\n"
         "dots: median; whisker up to p95; shaded: an empty store's median ±10 % "
         "(the target); circled: a filled store outside it", fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(plt, fig, path)
     return True
 
 
@@ -156,8 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     source = args.scale or args.results
     target = source.with_name("scaling.png" if args.scale else "ratios.png")
     draw = write_scale_plot if args.scale else write_plot
-    if not draw(json.loads(source.read_text()), target):
+    if _pyplot() is None:
         print("no plot: matplotlib is missing (pip install -r benchmarks/requirements.txt)")
+        return 1
+    if not draw(json.loads(source.read_text()), target):
+        print(f"no plot: {source} holds nothing to draw")
         return 1
     print(f"wrote {target}")
     return 0
