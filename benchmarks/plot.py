@@ -138,7 +138,7 @@ def write_scale_plot(results: dict[str, Any], path: Path) -> bool:
     meta = results["meta"]
     fig.suptitle(
         f"Cost per call against records in the store, run {meta['date']}"
-        f" ({meta['sizes']['samples']:,} calls each)\n"
+        f" ({meta['sizes']['samples']:,} calls each{', --quick' if meta.get('quick') else ''})\n"
         "dots: median; whisker up to p95; shaded: an empty store's median ±10 % "
         "(the target); circled: a filled store outside it", fontsize=9)
     _save(plt, fig, path)
