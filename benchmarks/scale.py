@@ -16,7 +16,7 @@ On a private ``redis-server`` it starts and on SQLite files in a temporary folde
 - **worker RSS** over ``rss_tasks`` no-op tasks on huey+sqlite (start, max, end);
 - **start-up**: ``taskbridge --help`` and a worker ready to run its first task, in ms.
 
-Writes ``scale.md`` and ``scale.json`` to ``--out``.
+Writes ``scale.md``, ``scale.json`` and (with matplotlib) ``scaling.png`` to ``--out``.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.dashboard import BATCH, fill
+from benchmarks.plot import write_scale_plot
 from taskbridge import Bridge, Record, RecordFilter, Status
 from taskbridge.testing.redis_server import start_private_server, stop_private_server
 from taskbridge.testing.workers import Workers
@@ -654,8 +655,10 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     (out / "scale.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     text = report(results)
     (out / "scale.md").write_text(text)
+    plotted = write_scale_plot(results, out / "scaling.png")
     print(text)
-    print(f"wrote {out / 'scale.md'} and {out / 'scale.json'}")
+    print(f"wrote {out / 'scale.md'}, {out / 'scale.json'}"
+          + (f", {out / 'scaling.png'}" if plotted else " (no plot: matplotlib missing)"))
     return 0
 
 

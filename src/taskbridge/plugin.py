@@ -14,6 +14,7 @@ from taskbridge._config import DEFAULT_URL, BackendURL, check_queue, redact
 from taskbridge._deferred import AfterCommit, resend_unsent
 from taskbridge._envelope import ENVELOPE_DEPTH, Envelope
 from taskbridge._execution import execute, reject, worker_name
+from taskbridge._forks import reset_in_forked_child
 from taskbridge._json import check_arguments
 from taskbridge._json import deeper_than as json_deeper_than
 from taskbridge._json import dumps as dumps_json
@@ -125,6 +126,7 @@ __all__ = [
     "registered_tasks",
     "reject",
     "resend_unsent",
+    "reset_in_forked_child",
     "restored_signals",
     "ride_out",
     "run_command",

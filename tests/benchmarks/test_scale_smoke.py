@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -20,7 +21,7 @@ OPERATIONS = {"create", "enqueue", "start", "finish"}
 def test_quick_scale_run_writes_every_figure(tmp_path: Path) -> None:
     """`python -m benchmarks.scale --quick` exits 0 and writes JSON and markdown holding every
     phase: per-operation costs at each fill level for both stores, sizes, purge, contention,
-    worker RSS and start-up."""
+    worker RSS and start-up; and (with matplotlib) the scaling plot."""
     try:
         metadata.version("taskbridge-huey")
     except metadata.PackageNotFoundError:
@@ -59,6 +60,8 @@ def test_quick_scale_run_writes_every_figure(tmp_path: Path) -> None:
     report = (tmp_path / "scale.md").read_text()
     assert "| redis | finish |" in report and "| sqlite | enqueue |" in report
     assert "## Start-up (ms)" in report
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (tmp_path / "scaling.png").stat().st_size > 0
 
 
 def test_unknown_store_is_a_usage_error() -> None:

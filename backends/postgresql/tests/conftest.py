@@ -7,18 +7,9 @@ from pathlib import Path
 
 import pytest
 from taskbridge_postgresql.factory import isolated
-from taskbridge_postgresql.testing import test_database_url
+from taskbridge_postgresql.fixtures import database_url as database_url
 
 from taskbridge.plugin import StateStore, open_store
-
-
-@pytest.fixture
-def database_url() -> str:
-    """This run's test database (skips, saying why, when no PostgreSQL server answers)."""
-    try:
-        return test_database_url()
-    except RuntimeError as exc:
-        pytest.skip(str(exc))
 
 
 @pytest.fixture

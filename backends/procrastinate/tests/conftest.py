@@ -10,7 +10,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from taskbridge_postgresql.testing import test_database_url
+from taskbridge_postgresql.fixtures import database_url as database_url
+from taskbridge_postgresql.fixtures import new_database_url as new_database_url
 
 from taskbridge import Bridge
 from taskbridge.testing.cleanup import delete_url_namespace
@@ -21,15 +22,6 @@ TASKS = "taskbridge.testing.conformance.tasks"
 #: The tests' heartbeat: crash recovery (and Procrastinate's stalled workers) in seconds.
 HEARTBEAT = 0.5
 QUEUES = ["default", "other"]
-
-
-@pytest.fixture
-def database_url() -> str:
-    """This run's test database (skips, saying why, when no PostgreSQL server answers)."""
-    try:
-        return test_database_url()
-    except RuntimeError as exc:
-        pytest.skip(str(exc))
 
 
 @pytest.fixture

@@ -202,54 +202,40 @@ def test_the_url_must_name_postgresql() -> None:
         Bridge("procrastinate+redis://127.0.0.1:6379/0")
 
 
-def test_racing_processes_create_the_schema_once(database_url: str) -> None:
+def test_racing_processes_create_the_schema_once(new_database_url: str) -> None:
     """Eight connections applying Procrastinate's schema to a new database at once: one
     creates it, the others find it, none fails."""
-    server = database_url.rsplit("/", 1)[0]
-    database = f"tbtest_schema_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    try:
-        barrier, errors = threading.Barrier(8, timeout=30), []
+    barrier, errors = threading.Barrier(8, timeout=30), []
 
-        def apply() -> None:
-            with psycopg.connect(f"{server}/{database}", autocommit=True) as conn:
-                barrier.wait()
-                try:
-                    _jobs.apply_schema(conn)
-                except Exception as exc:  # collected: the assertion names it
-                    errors.append(exc)
+    def apply() -> None:
+        with psycopg.connect(new_database_url, autocommit=True) as conn:
+            barrier.wait()
+            try:
+                _jobs.apply_schema(conn)
+            except Exception as exc:  # collected: the assertion names it
+                errors.append(exc)
 
-        racers = [threading.Thread(target=apply) for _ in range(8)]
-        for racer in racers:
-            racer.start()
-        for racer in racers:
-            racer.join(60)
-        assert errors == []
-        with psycopg.connect(f"{server}/{database}") as conn:
-            assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (0,)
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    racers = [threading.Thread(target=apply) for _ in range(8)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(60)
+    assert errors == []
+    with psycopg.connect(new_database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (0,)
 
 
 @pytest.mark.slow
-def test_a_worker_on_a_new_database_creates_the_schema(database_url: str, tmp_path: Any) -> None:
+def test_a_worker_on_a_new_database_creates_the_schema(
+    new_database_url: str, tmp_path: Any
+) -> None:
     """A worker started on a database that has never seen Procrastinate creates its schema
     and serves the tasks enqueued afterwards."""
-    server = database_url.rsplit("/", 1)[0]
-    database = f"tbtest_fresh_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    url = f"procrastinate+{server}/{database}"
-    try:
-        with Workers(tmp_path, url=url, imports=["taskbridge.testing.conformance.tasks"]) as run:
-            run.start(queues=["default"])
-            bridge = Bridge(url)
-            try:
-                assert add.using(bridge=bridge).enqueue(20, 22).wait(timeout=20) == 42
-            finally:
-                bridge.close()
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    url = f"procrastinate+{new_database_url}"
+    with Workers(tmp_path, url=url, imports=["taskbridge.testing.conformance.tasks"]) as run:
+        run.start(queues=["default"])
+        bridge = Bridge(url)
+        try:
+            assert add.using(bridge=bridge).enqueue(20, 22).wait(timeout=20) == 42
+        finally:
+            bridge.close()

@@ -6,12 +6,12 @@ import os
 import sqlite3
 import threading
 import time
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from taskbridge._errors import ConfigurationError
+from taskbridge._forks import reset_in_forked_child
 
 _BUSY_TIMEOUT = 30.0
 
@@ -61,14 +61,7 @@ class Connections:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._forget()
-        ref = weakref.ref(self)
-
-        def reset_in_child() -> None:
-            alive = ref()
-            if alive is not None:
-                alive._forget()
-
-        os.register_at_fork(after_in_child=reset_in_child)
+        reset_in_forked_child(self._forget)
         _use_wal(self.get())
 
     def _forget(self) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import select
 import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
+
+from taskbridge.plugin import reset_in_forked_child
 
 #: How long a caller waits for a connection before the pool gives up (``PoolTimeout``, an
 #: ``OperationalError``: the store's transient errors).
@@ -50,14 +51,7 @@ class Pool:
         self._lock = threading.Lock()
         self._pool: ConnectionPool[Any] | None = None
         self._pid = os.getpid()
-        ref = weakref.ref(self)
-
-        def reset_in_child() -> None:
-            alive = ref()
-            if alive is not None:
-                alive._forget()
-
-        os.register_at_fork(after_in_child=reset_in_child)
+        reset_in_forked_child(self._forget)
 
     def _forget(self) -> None:
         if self._pool is not None:

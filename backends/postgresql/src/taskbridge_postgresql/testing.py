@@ -5,6 +5,8 @@ records in PostgreSQL, and dropping a test namespace's schema.
 Tests use the server ``$TASKBRIDGE_TEST_POSTGRESQL_URL`` names (default: the local server as
 ``postgres``), in a database of their own, ``tbtest_<random>``, created once per test run (a
 process that finds none exported by its parent creates one) and dropped when that process exits.
+A test that needs a database no one has used gets one from :func:`create_database` (the
+``new_database_url`` fixture of ``taskbridge_postgresql.fixtures``).
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ def server_url() -> str:
     return os.environ.get(ENV_SERVER) or DEFAULT_SERVER
 
 
-def _with_database(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+def database_url_on(server: str, database: str) -> str:
+    """The URL of ``database`` on the server at ``server``."""
+    return urlunsplit(urlsplit(server)._replace(path=f"/{database}"))
 
 
 @functools.cache
@@ -44,10 +47,21 @@ def test_database_url() -> str:
     exported = os.environ.get(ENV_DATABASE)
     if exported:
         return exported
+    server = server_url()
+    database = create_database(server)
+    url = database_url_on(server, database)
+    atexit.register(drop_database, server, database)
+    os.environ[ENV_DATABASE] = url
+    return url
+
+
+def create_database(server: str, label: str = "") -> str:
+    """Create an empty database ``tbtest[_label]_<random>`` on ``server`` and return its name
+    (drop it with :func:`drop_database`); ``RuntimeError`` saying why when the server does not
+    answer or does not let tests create one."""
     import psycopg
 
-    server = server_url()
-    database = f"{TEST_PREFIX}_{uuid.uuid4().hex[:12]}"
+    database = "_".join(filter(None, (TEST_PREFIX, label, uuid.uuid4().hex[:12])))
     try:
         with psycopg.connect(server, autocommit=True, connect_timeout=3) as conn:
             conn.execute(f'CREATE DATABASE "{database}"')
@@ -56,10 +70,7 @@ def test_database_url() -> str:
             f"no PostgreSQL server lets tests create a database at {redact(server)} "
             f"({type(exc).__name__}: {exc}); start one or set {ENV_SERVER}"
         ) from exc
-    url = _with_database(server, database)
-    atexit.register(drop_database, server, database)
-    os.environ[ENV_DATABASE] = url
-    return url
+    return database
 
 
 def drop_database(server: str, database: str) -> None:
