@@ -52,6 +52,8 @@ class Heartbeats:
         self._counter = 0
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
+        #: When the thread next wakes by itself (monotonic; +inf while it is not waiting).
+        self._wakes_at = float("inf")
 
     def add(self, beat: Beat, every: float, on_cancel: Callable[[], None]) -> int:
         """Start beating; returns a token for :meth:`remove`."""
@@ -59,13 +61,16 @@ class Heartbeats:
             self._reset()
         with self._lock:
             self._counter += 1
-            self._entries[self._counter] = _Entry(beat, every, on_cancel)
+            entry = self._entries[self._counter] = _Entry(beat, every, on_cancel)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="taskbridge-heartbeats", daemon=True
                 )
                 self._thread.start()
-            self._wake.notify()
+            # Woken only when it would otherwise sleep past this beat: a worker running many
+            # short tasks would switch to this thread on every task for nothing.
+            if entry.due < self._wakes_at:
+                self._wake.notify()
             return self._counter
 
     def remove(self, token: int) -> None:
@@ -76,7 +81,7 @@ class Heartbeats:
         while True:
             with self._lock:
                 if not self._entries:
-                    self._wake.wait(timeout=30.0)
+                    self._sleep(30.0)
                     if not self._entries:
                         continue
                 now = time.monotonic()
@@ -96,7 +101,15 @@ class Heartbeats:
                 if self._entries:
                     delay = min(e.due for e in self._entries.values()) - time.monotonic()
                     if delay > 0:
-                        self._wake.wait(timeout=delay)
+                        self._sleep(delay)
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait (the lock held) until ``seconds`` pass or :meth:`add` needs an earlier beat."""
+        self._wakes_at = time.monotonic() + seconds
+        try:
+            self._wake.wait(timeout=seconds)
+        finally:
+            self._wakes_at = float("inf")
 
 
 heartbeats = Heartbeats()
