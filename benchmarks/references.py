@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+from benchmarks import probe
 from benchmarks.engines import Context
 from benchmarks.measure import interleave, per_task_micros, percentile, summarize
 from benchmarks.native import DRAMATIQ_QUEUE_ENV, REDIS_ENV
@@ -167,3 +168,12 @@ def round_trip_phase(spec: ReferenceSpec, context: Context,
                     overall=percentile(everything, fraction))
         for label, fraction, _ in ROUND_TRIP_PERCENTILES
     ]
+
+
+def calls_phase(spec: ReferenceSpec, context: Context) -> dict[str, dict[str, float]]:
+    """Round trips, Redis commands and CPU per single enqueue, as for the backends."""
+    side = spec.native(context, "calls")
+    try:
+        return {"native": probe.calls_per_enqueue(side.enqueue, context.redis_url)}
+    finally:
+        side.close()

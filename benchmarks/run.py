@@ -111,20 +111,12 @@ def run_reference(spec: ReferenceSpec, context: Context, sizes: phases.Sizes,
         entry["skipped"] = missing
         return entry
     rows: list[dict[str, Any]] = entry["measurements"]
-
-    def calls() -> None:
-        side = spec.native(context, "calls")
-        try:
-            entry["calls_per_enqueue"] = {"native": probe.calls_per_enqueue(
-                side.enqueue, context.redis_url)}
-        finally:
-            side.close()
-
     _run_steps(spec.key, context, selected, entry, [
         ("enqueue", lambda: rows.extend(references.enqueue_phase(spec, context, sizes))),
         ("drain", lambda: rows.append(references.drain_phase(spec, context, sizes))),
         ("roundtrip", lambda: rows.extend(references.round_trip_phase(spec, context, sizes))),
-        ("calls", lambda: spec.uses_redis and calls()),
+        ("calls", lambda: spec.uses_redis
+         and entry.update(calls_per_enqueue=references.calls_phase(spec, context))),
     ])
     entry["apis"] = {row["metric"]: row["api"] for row in rows}
     return entry

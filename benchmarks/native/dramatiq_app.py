@@ -36,8 +36,8 @@ def build(redis_url: str, queue: str) -> tuple[Any, Any]:
     broker.add_middleware(Results(backend=RedisBackend(url=redis_url,
                                                        namespace=f"{NAMESPACE}-results")))
     dramatiq.set_broker(broker)
-    actor = dramatiq.actor(noop, actor_name=ACTOR_NAME, queue_name=queue, broker=broker,
-                           store_results=True)
+    actor = dramatiq.actor(actor_name=ACTOR_NAME, queue_name=queue, broker=broker,
+                           store_results=True)(noop)
     return broker, actor
 
 
