@@ -145,13 +145,15 @@ def steady_throughput(stamps: list[float], trim: float = 0.1) -> float:
 
 
 def drain_once(context: Context, key: str, name: str, side: Side, sizes: Sizes,
-               round_number: int) -> tuple[float, float]:
-    """Fill a fresh queue, let ``side``'s worker drain it; returns the steady-state and the
-    whole-drain throughputs (tasks/s)."""
+               round_number: int, extra_env: Mapping[str, str] | None = None,
+               ) -> tuple[float, float]:
+    """Fill a fresh queue, let ``side``'s worker drain it (``extra_env`` added to its
+    environment); returns the steady-state and the whole-drain throughputs (tasks/s)."""
     for chunk in chunks(0, sizes.drain_tasks, PREFILL_CHUNK):
         side.enqueue_bulk(chunk.start, len(chunk))
     stamp_file = context.workdir / f"stamps-{key}-{name}-{round_number}.bin"
-    stamps = drain(side.worker_argv(sizes.concurrency), python_env(side.worker_env()),
+    stamps = drain(side.worker_argv(sizes.concurrency),
+                   python_env({**side.worker_env(), **(extra_env or {})}),
                    stamp_file, sizes.drain_tasks, _log(context, key, f"drain-{name}"),
                    timeout=sizes.timeout)
     return steady_throughput(stamps), len(stamps) / (stamps[-1] - stamps[0] or 1e-9)

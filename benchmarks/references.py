@@ -7,8 +7,8 @@ functions as the backends' comparisons (:mod:`benchmarks.phases`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
@@ -29,6 +29,11 @@ from benchmarks.sides import NativeSide, check_value, python_module
 
 #: The Dramatiq worker: one process (as every other drain here), ``--concurrency`` threads.
 DRAMATIQ_PROCESSES = 1
+#: Worker settings the drain also measures, by name. Dramatiq's Redis consumer prefetches
+#: 2 x threads messages and, holding that many unacknowledged, sleeps 5-10 ms (then longer)
+#: before it fetches again, which caps a 1-thread worker at a few hundred tasks/s; 16 is what
+#: its default 8 threads prefetch (``dramatiq_queue_prefetch`` is its setting for it).
+DRAMATIQ_WORKER_VARIANTS = {"prefetch 16": {"dramatiq_queue_prefetch": "16"}}
 
 
 class DramatiqNative:
@@ -85,6 +90,8 @@ class ReferenceSpec:
     install: str
     uses_redis: bool
     native: Callable[[Context, str], NativeSide]
+    #: Other worker environments the drain measures too, each a row of its own, by name.
+    worker_variants: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def missing(self) -> str | None:
         """Why it cannot run here (a distribution not installed), or None."""
@@ -100,7 +107,8 @@ REFERENCES: dict[str, ReferenceSpec] = {
     spec.key: spec
     for spec in (
         ReferenceSpec("dramatiq", "Dramatiq on Redis (reference)", ("dramatiq", "redis"),
-                      "pip install 'dramatiq[redis]'", True, DramatiqNative),
+                      "pip install 'dramatiq[redis]'", True, DramatiqNative,
+                      DRAMATIQ_WORKER_VARIANTS),
     )
 }
 
@@ -133,24 +141,34 @@ def enqueue_phase(spec: ReferenceSpec, context: Context, sizes: Sizes) -> list[d
     ]
 
 
-def drain_phase(spec: ReferenceSpec, context: Context, sizes: Sizes) -> dict[str, Any]:
-    """Its worker drains a pre-filled queue of no-op tasks, a fresh queue each round."""
-    steady: list[float] = []
-    whole: list[float] = []
+def drain_phase(spec: ReferenceSpec, context: Context, sizes: Sizes) -> list[dict[str, Any]]:
+    """Its worker drains a pre-filled queue of no-op tasks, a fresh queue each round: as it
+    comes, then with each of the spec's ``worker_variants`` (a row each)."""
+    variants: dict[str | None, Mapping[str, str]] = {None: {}, **spec.worker_variants}
+    steady: dict[str | None, list[float]] = {variant: [] for variant in variants}
+    whole: dict[str | None, list[float]] = {variant: [] for variant in variants}
     api = ""
     for round_number in range(sizes.drain_rounds):
-        side = spec.native(context, f"drain{round_number}")
-        api = side.worker_desc
-        try:
-            throughput, overall = drain_once(context, spec.key, "native", side, sizes,
-                                             round_number)
-        finally:
-            side.close()
-        steady.append(throughput)
-        whole.append(overall)
-    return measurement("drain", f"drain {sizes.drain_tasks} no-op tasks (steady state)",
-                       "tasks/s", steady, api=api, higher_is_better=True,
-                       concurrency=sizes.concurrency, whole_drain=summarize(whole))
+        order = list(enumerate(variants.items()))
+        for index, (variant, env) in order[::-1] if round_number % 2 else order:
+            side = spec.native(context, f"drain{round_number}v{index}")
+            api = side.worker_desc
+            try:
+                throughput, overall = drain_once(context, spec.key, f"native-v{index}", side,
+                                                 sizes, round_number, env)
+            finally:
+                side.close()
+            steady[variant].append(throughput)
+            whole[variant].append(overall)
+    return [
+        measurement("drain", f"drain {sizes.drain_tasks} no-op tasks (steady state)"
+                    + (f", {variant}" if variant else ""), "tasks/s", steady[variant],
+                    api=api + (f" with {' '.join(f'{k}={v}' for k, v in env.items())}"
+                               if env else ""),
+                    higher_is_better=True, concurrency=sizes.concurrency,
+                    whole_drain=summarize(whole[variant]), variant=variant)
+        for variant, env in variants.items()
+    ]
 
 
 def round_trip_phase(spec: ReferenceSpec, context: Context,

@@ -45,9 +45,13 @@ def absolute_figures(results: dict[str, Any]) -> list[dict[str, Any]]:
             table.append((ALTERNATIVE_NATIVES[key], f"{key} (native side)",
                           {m: r["native"] for m, r in rows.items()}))
     for key, reference in results.get("references", {}).items():
-        rows = {r["metric"]: r["value"] for r in reference.get("measurements", [])}
-        if rows:
-            table.append((reference["title"], key, rows))
+        # A variant (other worker settings) is a row of its own, with what it measured.
+        by_variant: dict[str | None, dict[str, dict[str, Any]]] = {}
+        for row in reference.get("measurements", []):
+            by_variant.setdefault(row.get("variant"), {})[row["metric"]] = row["value"]
+        for variant, rows in by_variant.items():
+            table.append((reference["title"] + (f", {variant}" if variant else ""),
+                          key + (f" ({variant})" if variant else ""), rows))
     figures = []
     for name, source, summaries in table:
         figure: dict[str, Any] = {"name": name, "source": source}

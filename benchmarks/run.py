@@ -113,12 +113,13 @@ def run_reference(spec: ReferenceSpec, context: Context, sizes: phases.Sizes,
     rows: list[dict[str, Any]] = entry["measurements"]
     _run_steps(spec.key, context, selected, entry, [
         ("enqueue", lambda: rows.extend(references.enqueue_phase(spec, context, sizes))),
-        ("drain", lambda: rows.append(references.drain_phase(spec, context, sizes))),
+        ("drain", lambda: rows.extend(references.drain_phase(spec, context, sizes))),
         ("roundtrip", lambda: rows.extend(references.round_trip_phase(spec, context, sizes))),
         ("calls", lambda: spec.uses_redis
          and entry.update(calls_per_enqueue=references.calls_phase(spec, context))),
     ])
-    entry["apis"] = {row["metric"]: row["api"] for row in rows}
+    entry["apis"] = {row["metric"] + (f" ({row['variant']})" if row.get("variant") else ""):
+                     row["api"] for row in rows}
     return entry
 
 

@@ -111,28 +111,35 @@ def test_quick_run_writes_every_comparison(quick_run: tuple[Path, dict[str, Any]
 def test_quick_run_measures_the_dramatiq_reference(
         quick_run: tuple[Path, dict[str, Any]]) -> None:
     """The same run measures Dramatiq on Redis through its own API alone (send, group().run(),
-    its worker, get_result): absolute figures for every measurement, no ratio, listed under
-    "references" and in the absolute-figures table next to taskbridge's."""
+    its worker as it comes and with prefetch 16, get_result): absolute figures for every
+    measurement, no ratio, under "references" and in the absolute-figures table next to
+    taskbridge's."""
     if not _installed("dramatiq"):
         pytest.skip("dramatiq is not installed (pip install 'dramatiq[redis]')")
     out, results = quick_run
     assert "dramatiq" in results["meta"]["versions"]
     reference = results["references"]["dramatiq"]
     assert "error" not in reference and "skipped" not in reference, reference
-    rows = {row["metric"]: row for row in reference["measurements"]}
-    assert set(rows) == REFERENCE_METRICS
+    rows = {(row["metric"], row.get("variant")): row for row in reference["measurements"]}
+    assert set(rows) == {*((metric, None) for metric in REFERENCE_METRICS),
+                         ("drain", "prefetch 16")}
     for row in rows.values():
         assert row["value"]["n"] >= 1 and row["value"]["median"] > 0
         assert "ratio" not in row
-    assert reference["apis"]["single_enqueue"] == "actor.send(i)"
-    assert reference["apis"]["drain"].startswith("dramatiq --processes 1 --threads")
+    apis = reference["apis"]
+    assert apis["single_enqueue"] == "actor.send(i)"
+    assert apis["drain"].startswith("dramatiq --processes 1 --threads")
+    assert apis["drain (prefetch 16)"].endswith("with dramatiq_queue_prefetch=16")
     assert reference["calls_per_enqueue"]["native"]["round_trips"] > 0
     absolute = {figure["source"]: figure for figure in results["absolute"]}
     assert all(value > 0 for key, value in absolute["dramatiq"].items()
                if key not in ("name", "source"))
+    assert absolute["dramatiq (prefetch 16)"]["drain_per_s"] > 0
+    assert absolute["dramatiq (prefetch 16)"]["enqueue_per_s"] is None
     report = (out / "results.md").read_text()
     assert "## Dramatiq on Redis (reference) (`dramatiq`)" in report
     assert "| Dramatiq on Redis (reference) |" in report
+    assert "| Dramatiq on Redis (reference), prefetch 16 | n/a |" in report
 
 
 def test_a_reference_whose_engine_is_missing_is_skipped_saying_why(
