@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -318,11 +318,13 @@ BACKENDS: dict[str, BackendSpec] = {
 }
 
 
-def versions(specs: list[BackendSpec]) -> dict[str, str]:
-    """Installed versions of taskbridge, the plugins, the engines and redis-py."""
+def versions(specs: list[BackendSpec], extra: Iterable[str] = ()) -> dict[str, str]:
+    """Installed versions of taskbridge, the plugins, the engines, redis-py and ``extra``
+    (the references' distributions)."""
     names = ["taskbridge", "redis"]
     for spec in specs:
         names += [spec.plugin, *spec.engines, *(["psycopg"] if spec.uses_postgresql else [])]
+    names += extra
     found: dict[str, str] = {}
     for name in dict.fromkeys(names):
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ def comparison(metric: str, label: str, unit: str, tb: list[float], native: list
     }
 
 
-def _counter() -> Callable[[int], range]:
+def fresh_ranges() -> Callable[[int], range]:
     """Hands out fresh argument ranges so no two enqueues share an argument (or key)."""
     counter = itertools.count()
 
@@ -71,38 +71,41 @@ def _counter() -> Callable[[int], range]:
     return take
 
 
+def one_by_one(take: Callable[[int], range], send: Callable[[int], None]) -> Callable[[int], None]:
+    """Work that enqueues ``n`` fresh arguments with one ``send`` call each."""
+    def work(n: int) -> None:
+        for i in take(n):
+            send(i)
+    return work
+
+
+def in_bulk(take: Callable[[int], range], side: Side) -> Callable[[int], None]:
+    """Work that enqueues ``n`` fresh arguments with one bulk call."""
+    def work(n: int) -> None:
+        side.enqueue_bulk(take(n).start, n)
+    return work
+
+
 def enqueue_phase(spec: BackendSpec, context: Context, sizes: Sizes) -> list[dict[str, Any]]:
     """Single, bulk and idempotency-keyed enqueues, five ways interleaved in every round."""
     tb, native = spec.open(context, "enqueue")
-    take = _counter()
-
-    def one_by_one(send: Callable[[int], None]) -> Callable[[int], None]:
-        def work(n: int) -> None:
-            for i in take(n):
-                send(i)
-        return work
-
-    def bulk(side: Side) -> Callable[[int], None]:
-        def work(n: int) -> None:
-            side.enqueue_bulk(take(n).start, n)
-        return work
-
+    take = fresh_ranges()
     samplers = {
-        "tb_single": per_task_micros(one_by_one(tb.enqueue), sizes.single),
-        "native_single": per_task_micros(one_by_one(native.enqueue), sizes.single),
-        "tb_many": per_task_micros(bulk(tb), sizes.batch),
-        "native_bulk": per_task_micros(bulk(native), sizes.batch),
-        "tb_keyed": per_task_micros(one_by_one(tb.enqueue_keyed), sizes.single),
+        "tb_single": per_task_micros(one_by_one(take, tb.enqueue), sizes.single),
+        "native_single": per_task_micros(one_by_one(take, native.enqueue), sizes.single),
+        "tb_many": per_task_micros(in_bulk(take, tb), sizes.batch),
+        "native_bulk": per_task_micros(in_bulk(take, native), sizes.batch),
+        "tb_keyed": per_task_micros(one_by_one(take, tb.enqueue_keyed), sizes.single),
     }
     lean = getattr(native, "enqueue_lean", None)
     if lean is not None:
-        samplers["native_lean"] = per_task_micros(one_by_one(lean), sizes.single)
+        samplers["native_lean"] = per_task_micros(one_by_one(take, lean), sizes.single)
     try:
         # Warm-up: connections, script loading, imports; not recorded.
         for send in (tb.enqueue, native.enqueue, tb.enqueue_keyed, *filter(None, [lean])):
-            one_by_one(send)(20)
-        bulk(tb)(50)
-        bulk(native)(50)
+            one_by_one(take, send)(20)
+        in_bulk(take, tb)(50)
+        in_bulk(take, native)(50)
         s = interleave(sizes.rounds, samplers)
     finally:
         tb.close()
@@ -141,6 +144,21 @@ def steady_throughput(stamps: list[float], trim: float = 0.1) -> float:
     return (high - low) / span if span > 0 else float("inf")
 
 
+def drain_once(context: Context, key: str, name: str, side: Side, sizes: Sizes,
+               round_number: int, extra_env: Mapping[str, str] | None = None,
+               ) -> tuple[float, float]:
+    """Fill a fresh queue, let ``side``'s worker drain it (``extra_env`` added to its
+    environment); returns the steady-state and the whole-drain throughputs (tasks/s)."""
+    for chunk in chunks(0, sizes.drain_tasks, PREFILL_CHUNK):
+        side.enqueue_bulk(chunk.start, len(chunk))
+    stamp_file = context.workdir / f"stamps-{key}-{name}-{round_number}.bin"
+    stamps = drain(side.worker_argv(sizes.concurrency),
+                   python_env({**side.worker_env(), **(extra_env or {})}),
+                   stamp_file, sizes.drain_tasks, _log(context, key, f"drain-{name}"),
+                   timeout=sizes.timeout)
+    return steady_throughput(stamps), len(stamps) / (stamps[-1] - stamps[0] or 1e-9)
+
+
 def drain_phase(spec: BackendSpec, context: Context, sizes: Sizes) -> dict[str, Any]:
     """A real worker drains a pre-filled queue of no-op tasks; one fresh queue per side and
     round, alternating which side goes first."""
@@ -155,14 +173,9 @@ def drain_phase(spec: BackendSpec, context: Context, sizes: Sizes) -> dict[str, 
             order.reverse()
         try:
             for name, side in order:
-                for chunk in chunks(0, sizes.drain_tasks, PREFILL_CHUNK):
-                    side.enqueue_bulk(chunk.start, len(chunk))
-                stamp_file = context.workdir / f"stamps-{spec.key}-{name}-{round_number}.bin"
-                stamps = drain(side.worker_argv(sizes.concurrency),
-                               python_env(side.worker_env()), stamp_file, sizes.drain_tasks,
-                               _log(context, spec, f"drain-{name}"), timeout=sizes.timeout)
-                results[name].append(steady_throughput(stamps))
-                totals[name].append(len(stamps) / (stamps[-1] - stamps[0] or 1e-9))
+                steady, whole = drain_once(context, spec.key, name, side, sizes, round_number)
+                results[name].append(steady)
+                totals[name].append(whole)
         finally:
             tb.close()
             native.close()
@@ -176,45 +189,57 @@ def drain_phase(spec: BackendSpec, context: Context, sizes: Sizes) -> dict[str, 
 
 
 @contextlib.contextmanager
-def _workers(context: Context, spec: BackendSpec, sides: dict[str, Side],
+def _workers(context: Context, key: str, sides: Mapping[str, Side],
              concurrency: int) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
         for name, side in sides.items():
             stack.enter_context(WorkerProcess(side.worker_argv(concurrency),
                                               python_env(side.worker_env()),
-                                              _log(context, spec, f"rt-{name}")))
+                                              _log(context, key, f"rt-{name}")))
         yield
+
+
+def round_trip_latencies(context: Context, key: str, sides: Mapping[str, Side],
+                         sizes: Sizes) -> dict[str, list[list[float]]]:
+    """Milliseconds from enqueue to value, per side and round: each side's worker runs (idle)
+    on its own queue, and the sides take turns, alternating which goes first."""
+    latencies: dict[str, list[list[float]]] = {name: [] for name in sides}
+    take = fresh_ranges()
+    with _workers(context, key, sides, sizes.concurrency):
+        for side in sides.values():
+            # The first round trip waits for the worker to start; not recorded.
+            side.round_trip(take(1).start, sizes.timeout)
+            for i in take(3):
+                side.round_trip(i, sizes.timeout)
+        for round_number in range(sizes.rt_rounds):
+            for name in sides:
+                latencies[name].append([])
+            for _ in range(sizes.rt_samples):
+                names = list(sides) if round_number % 2 == 0 else list(sides)[::-1]
+                for name in names:
+                    i = take(1).start
+                    started = time.perf_counter()
+                    sides[name].round_trip(i, sizes.timeout)
+                    latencies[name][-1].append((time.perf_counter() - started) * 1e3)
+    return latencies
+
+
+#: The round-trip percentiles reported, with taskbridge ÷ native targets.
+ROUND_TRIP_PERCENTILES = (("p50", 0.5, 1.2), ("p95", 0.95, None))
 
 
 def round_trip_phase(spec: BackendSpec, context: Context, sizes: Sizes) -> list[dict[str, Any]]:
     """Enqueue one task and wait for its value, taskbridge and native alternating; both
     workers run (idle) side by side on their own queues."""
     tb, native = spec.open(context, "roundtrip")
-    sides: dict[str, Side] = {"taskbridge": tb, "native": native}
-    latencies: dict[str, list[list[float]]] = {"taskbridge": [], "native": []}
-    take = _counter()
     try:
-        with _workers(context, spec, sides, sizes.concurrency):
-            for side in sides.values():
-                # The first round trip waits for the worker to start; not recorded.
-                side.round_trip(take(1).start, sizes.timeout)
-                for i in take(3):
-                    side.round_trip(i, sizes.timeout)
-            for round_number in range(sizes.rt_rounds):
-                for name in sides:
-                    latencies[name].append([])
-                for _ in range(sizes.rt_samples):
-                    names = list(sides) if round_number % 2 == 0 else list(sides)[::-1]
-                    for name in names:
-                        i = take(1).start
-                        started = time.perf_counter()
-                        sides[name].round_trip(i, sizes.timeout)
-                        latencies[name][-1].append((time.perf_counter() - started) * 1e3)
+        latencies = round_trip_latencies(context, spec.key,
+                                         {"taskbridge": tb, "native": native}, sizes)
     finally:
         tb.close()
         native.close()
     rows = []
-    for label, fraction, target in (("p50", 0.5, 1.2), ("p95", 0.95, None)):
+    for label, fraction, target in ROUND_TRIP_PERCENTILES:
         per_round = {name: [percentile(r, fraction) for r in rounds]
                      for name, rounds in latencies.items()}
         everything = {name: [v for r in rounds for v in r] for name, rounds in latencies.items()}
@@ -227,5 +252,5 @@ def round_trip_phase(spec: BackendSpec, context: Context, sizes: Sizes) -> list[
     return rows
 
 
-def _log(context: Context, spec: BackendSpec, what: str) -> Path:
-    return context.workdir / "logs" / f"{spec.key}-{what}.log"
+def _log(context: Context, key: str, what: str) -> Path:
+    return context.workdir / "logs" / f"{key}-{what}.log"

@@ -16,6 +16,54 @@ HEADLINE = (
 )
 
 
+#: Backends whose native side is itself an alternative a user might pick instead of taskbridge:
+#: the absolute-figures table lists that side next to the references.
+ALTERNATIVE_NATIVES = {"procrastinate": "Procrastinate on PostgreSQL (its own API)"}
+#: The absolute-figures table's columns: (key, heading, the metrics it takes its median from
+#: (a comparison's or a reference's), and whether that median is µs/task to turn into a rate).
+ABSOLUTE_COLUMNS = (
+    ("enqueue_per_s", "enqueues/s", ("single_enqueue",), True),
+    ("bulk_per_s", "bulk enqueues/s", ("enqueue_many_vs_bulk", "bulk_enqueue"), True),
+    ("drain_per_s", "drain tasks/s", ("drain",), False),
+    ("round_trip_p50_ms", "round trip p50 ms", ("round_trip_p50",), False),
+    ("round_trip_p95_ms", "round trip p95 ms", ("round_trip_p95",), False),
+)
+
+
+def absolute_figures(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per thing a user could run: taskbridge on each backend (its taskbridge side),
+    each reference, and the native sides in :data:`ALTERNATIVE_NATIVES`; medians only."""
+    table: list[tuple[str, str, dict[str, dict[str, Any]]]] = []
+    for key, backend in results.get("backends", {}).items():
+        rows = _rows_by_metric(backend)
+        if rows:
+            table.append((f"taskbridge on {backend['title']}", key,
+                          {m: r["taskbridge"] for m, r in rows.items()}))
+    for key, backend in results.get("backends", {}).items():
+        rows = _rows_by_metric(backend)
+        if rows and key in ALTERNATIVE_NATIVES:
+            table.append((ALTERNATIVE_NATIVES[key], f"{key} (native side)",
+                          {m: r["native"] for m, r in rows.items()}))
+    for key, reference in results.get("references", {}).items():
+        # A variant (other worker settings) is a row of its own, with what it measured.
+        by_variant: dict[str | None, dict[str, dict[str, Any]]] = {}
+        for row in reference.get("measurements", []):
+            by_variant.setdefault(row.get("variant"), {})[row["metric"]] = row["value"]
+        for variant, rows in by_variant.items():
+            table.append((reference["title"] + (f", {variant}" if variant else ""),
+                          key + (f" ({variant})" if variant else ""), rows))
+    figures = []
+    for name, source, summaries in table:
+        figure: dict[str, Any] = {"name": name, "source": source}
+        for column, _, metrics, micros in ABSOLUTE_COLUMNS:
+            median = next((summaries[m]["median"] for m in metrics if m in summaries), None)
+            if median is not None and micros:
+                median = 1e6 / median if median else None
+            figure[column] = median
+        figures.append(figure)
+    return figures
+
+
 def write_json(results: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
@@ -103,8 +151,26 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(f"| {label} | {' / '.join(sorted(targets))} | "
                          + " | ".join(ratio_cell(r) for r in rows) + " |")
         lines.append("")
+    figures = absolute_figures(results)
+    if figures:
+        lines += [
+            "## Absolute figures: taskbridge on each engine and the alternatives",
+            "",
+            "What a user would see with each choice, from this run: medians over rounds "
+            "(enqueues/s from the median µs/task; the concurrency is the run's).",
+            "",
+            "| | " + " | ".join(heading for _, heading, _, _ in ABSOLUTE_COLUMNS) + " |",
+            "| --- |" + " --- |" * len(ABSOLUTE_COLUMNS),
+            *(f"| {f['name']} | "
+              + " | ".join(_number(f[column], "" if column.endswith("_ms") else "tasks/s")
+                           for column, _, _, _ in ABSOLUTE_COLUMNS) + " |"
+              for f in figures),
+            "",
+        ]
     for key, backend in backends.items():
         lines += _backend_section(key, backend)
+    for key, reference in results.get("references", {}).items():
+        lines += _reference_section(key, reference)
     return "\n".join(lines) + "\n"
 
 
@@ -128,20 +194,43 @@ def _backend_section(key: str, backend: dict[str, Any]) -> list[str]:
                 f"{target_text(row)} | {row['taskbridge_api']} | {row['native_api']} |"
             )
         lines.append("")
-    calls = backend.get("calls_per_enqueue")
-    if calls:
+    return lines + _calls_lines(backend.get("calls_per_enqueue"))
+
+
+def _reference_section(key: str, reference: dict[str, Any]) -> list[str]:
+    lines = [f"## {reference['title']} (`{key}`)", ""]
+    if reference.get("skipped"):
+        return [*lines, f"Skipped: {reference['skipped']}", ""]
+    if reference.get("error"):
+        lines += [f"**Error:** {reference['error']}", ""]
+    rows = reference.get("measurements", [])
+    if rows:
         lines += [
-            "Cost of one single enqueue, measured apart from the timed samples (CPU times "
-            "exclude waiting, so other load on the machine barely moves them):",
+            "Its own API alone (no taskbridge side, so no ratio).",
             "",
-            "| side | round trips | Redis commands | Redis server CPU µs | producer CPU µs |",
-            "| --- | --- | --- | --- | --- |",
-            *(f"| {side} | {_number(c['round_trips'])} | {_number(c['commands'])} | "
-              f"{_number(c['server_cpu_us'])} | {_number(c['client_cpu_us'])} |"
-              for side, c in calls.items()),
+            "| measurement | unit | median [min..max] | API |",
+            "| --- | --- | --- | --- |",
+            *(f"| {row['label']} | {row['unit']} | {_spread(row['value'], row['unit'])} | "
+              f"{row['api']} |" for row in rows),
             "",
         ]
-    return lines
+    return lines + _calls_lines(reference.get("calls_per_enqueue"))
+
+
+def _calls_lines(calls: dict[str, dict[str, float]] | None) -> list[str]:
+    if not calls:
+        return []
+    return [
+        "Cost of one single enqueue, measured apart from the timed samples (CPU times "
+        "exclude waiting, so other load on the machine barely moves them):",
+        "",
+        "| side | round trips | Redis commands | Redis server CPU µs | producer CPU µs |",
+        "| --- | --- | --- | --- | --- |",
+        *(f"| {side} | {_number(c['round_trips'])} | {_number(c['commands'])} | "
+          f"{_number(c['server_cpu_us'])} | {_number(c['client_cpu_us'])} |"
+          for side, c in calls.items()),
+        "",
+    ]
 
 
 def write_markdown(results: dict[str, Any], path: Path) -> None:

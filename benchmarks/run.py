@@ -2,8 +2,10 @@
 
 For every selected backend it measures, through taskbridge and through the engine's own API in
 the same run: single enqueue, bulk enqueue, idempotency-keyed enqueue, a real worker's drain
-throughput and the enqueue→result round trip; plus raw Redis LPUSH timings as the physical
-limit. Writes ``results.json``, ``results.md`` and ``ratios.png`` to ``--out``.
+throughput and the enqueue→result round trip; for every selected reference (an alternative a
+user might pick instead, e.g. Dramatiq) the same through its own API alone; plus raw Redis
+LPUSH timings as the physical limit. Writes ``results.json``, ``results.md`` and
+``ratios.png`` to ``--out``.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import phases, postgresql, probe, report
+from benchmarks import phases, postgresql, probe, references, report
 from benchmarks.engines import BACKENDS, BackendSpec, Context, versions
 from benchmarks.plot import write_plot
+from benchmarks.references import REFERENCES, ReferenceSpec
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PHASES = ("enqueue", "drain", "roundtrip", "calls")
@@ -36,8 +39,9 @@ QUICK = phases.Sizes(rounds=2, single=20, batch=50, drain_tasks=60, drain_rounds
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backends", default=",".join(BACKENDS),
-                        help=f"comma-separated, from {', '.join(BACKENDS)} (default: all)")
+    parser.add_argument("--backends", default=",".join([*BACKENDS, *REFERENCES]),
+                        help=f"comma-separated, from {', '.join(BACKENDS)} and the "
+                             f"references {', '.join(REFERENCES)} (default: all)")
     parser.add_argument("--quick", action="store_true",
                         help="a tiny smoke run: a few tasks per measurement, one round")
     parser.add_argument("--phases", default=",".join(PHASES),
@@ -58,7 +62,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              f"(default {postgresql.DEFAULT_SERVER})")
     args = parser.parse_args(argv)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    unknown = [b for b in args.backends if b not in BACKENDS]
+    unknown = [b for b in args.backends if b not in BACKENDS and b not in REFERENCES]
     args.phases = {p.strip() for p in args.phases.split(",") if p.strip()}
     if unknown or not args.phases <= set(PHASES):
         wrong = unknown or sorted(args.phases - set(PHASES))
@@ -84,20 +88,50 @@ def run_backend(spec: BackendSpec, context: Context, sizes: phases.Sizes,
     if spec.uses_postgresql and context.postgresql_url is None:
         entry["skipped"] = context_note or "no PostgreSQL database"
         return entry
-    started = time.monotonic()
     rows: list[dict[str, Any]] = entry["comparisons"]
-    steps: list[tuple[str, Callable[[], object]]] = [
+    _run_steps(spec.key, context, selected, entry, [
         ("enqueue", lambda: rows.extend(phases.enqueue_phase(spec, context, sizes))),
         ("drain", lambda: rows.append(phases.drain_phase(spec, context, sizes))),
         ("roundtrip", lambda: rows.extend(phases.round_trip_phase(spec, context, sizes))),
         # Round trips are counted on redis-py's socket writes: Redis backends only.
         ("calls", lambda: spec.uses_redis
          and entry.update(calls_per_enqueue=_calls(spec, context))),
-    ]
+    ])
+    entry["apis"] = {row["metric"]: [row["taskbridge_api"], row["native_api"]]
+                     for row in entry["comparisons"]}
+    return entry
+
+
+def run_reference(spec: ReferenceSpec, context: Context, sizes: phases.Sizes,
+                  selected: set[str]) -> dict[str, Any]:
+    """A reference's own figures (no taskbridge side), or why it was skipped."""
+    entry: dict[str, Any] = {"title": spec.title, "measurements": []}
+    missing = spec.missing()
+    if missing is not None:
+        entry["skipped"] = missing
+        return entry
+    rows: list[dict[str, Any]] = entry["measurements"]
+    _run_steps(spec.key, context, selected, entry, [
+        ("enqueue", lambda: rows.extend(references.enqueue_phase(spec, context, sizes))),
+        ("drain", lambda: rows.extend(references.drain_phase(spec, context, sizes))),
+        ("roundtrip", lambda: rows.extend(references.round_trip_phase(spec, context, sizes))),
+        ("calls", lambda: spec.uses_redis
+         and entry.update(calls_per_enqueue=references.calls_phase(spec, context))),
+    ])
+    entry["apis"] = {row["metric"] + (f" ({row['variant']})" if row.get("variant") else ""):
+                     row["api"] for row in rows}
+    return entry
+
+
+def _run_steps(key: str, context: Context, selected: set[str], entry: dict[str, Any],
+               steps: list[tuple[str, Callable[[], object]]]) -> None:
+    """Run the selected steps in order; one that fails is recorded in ``entry`` and the rest
+    still run. The private Redis is flushed after each."""
+    started = time.monotonic()
     for name, step in steps:
         if name not in selected:
             continue
-        print(f"  {spec.key}: {name} ...", flush=True)
+        print(f"  {key}: {name} ...", flush=True)
         try:
             step()
         except Exception as exc:
@@ -105,11 +139,8 @@ def run_backend(spec: BackendSpec, context: Context, sizes: phases.Sizes,
             entry["error"] = "; ".join(entry["errors"])
             traceback.print_exc()
         finally:
-            _flush(context, spec)
+            _flush(context)
     entry["duration_s"] = time.monotonic() - started
-    entry["apis"] = {row["metric"]: [row["taskbridge_api"], row["native_api"]]
-                     for row in entry["comparisons"]}
-    return entry
 
 
 def _calls(spec: BackendSpec, context: Context) -> dict[str, Any]:
@@ -126,7 +157,7 @@ def _calls(spec: BackendSpec, context: Context) -> dict[str, Any]:
         native.close()
 
 
-def _flush(context: Context, spec: BackendSpec) -> None:
+def _flush(context: Context) -> None:
     """Empty the private Redis between phases (no worker is running then)."""
     if context.redis_private:
         from redis import Redis
@@ -141,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = phases.Sizes(**{**sizes.__dict__, "concurrency": args.concurrency})
     out = args.out or (Path(tempfile.mkdtemp(prefix="taskbridge-bench-out-")) if args.quick
                        else RESULTS)
-    specs = [BACKENDS[key] for key in args.backends]
+    specs = [BACKENDS[key] for key in args.backends if key in BACKENDS]
+    reference_specs = [REFERENCES[key] for key in args.backends if key in REFERENCES]
     workdir = Path(tempfile.mkdtemp(prefix="taskbridge-bench-"))
     redis_url, private = _redis(args.redis_url)
     database, database_note = None, ""
@@ -152,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     context = Context(redis_url=redis_url, workdir=workdir, redis_private=private,
                       rq_worker=args.rq_worker, postgresql_url=database)
     started = time.monotonic()
-    results: dict[str, Any] = {"meta": _meta(args, sizes, specs, redis_url), "backends": {}}
+    results: dict[str, Any] = {"meta": _meta(args, sizes, specs, reference_specs, redis_url),
+                               "backends": {}, "references": {}}
     try:
         print(f"raw Redis at {redis_url} ...", flush=True)
         results["raw_redis"] = probe.raw_redis(
@@ -161,12 +194,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{spec.title}:", flush=True)
             results["backends"][spec.key] = run_backend(spec, context, sizes, args.phases,
                                                         database_note)
+        for reference in reference_specs:
+            print(f"{reference.title}:", flush=True)
+            results["references"][reference.key] = run_reference(reference, context, sizes,
+                                                                 args.phases)
     finally:
         if database is not None:
             postgresql.drop_database(database)
         results["meta"]["duration_s"] = time.monotonic() - started
         results["meta"]["load_after"] = list(os.getloadavg())
-        failed = any(b.get("error") for b in results["backends"].values())
+        failed = any(b.get("error") for group in ("backends", "references")
+                     for b in results[group].values())
         if failed:
             print(f"worker logs kept in {workdir / 'logs'}", file=sys.stderr)
         else:
@@ -175,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             from taskbridge.testing.redis_server import stop_private_server
 
             stop_private_server(redis_url)
+    results["absolute"] = report.absolute_figures(results)
     report.write_json(results, out / "results.json")
     report.write_markdown(results, out / "results.md")
     plotted = write_plot(results, out / "ratios.png")
@@ -193,7 +232,7 @@ def _redis(configured: str | None) -> tuple[str, bool]:
 
 
 def _meta(args: argparse.Namespace, sizes: phases.Sizes, specs: list[BackendSpec],
-          redis_url: str) -> dict[str, Any]:
+          reference_specs: list[ReferenceSpec], redis_url: str) -> dict[str, Any]:
     from redis import Redis
 
     with Redis.from_url(redis_url) as client:
@@ -206,7 +245,7 @@ def _meta(args: argparse.Namespace, sizes: phases.Sizes, specs: list[BackendSpec
         "cpu_count": os.cpu_count(),
         "load_before": list(os.getloadavg()),
         "other_workers_before": other_workers(),
-        "versions": versions(specs),
+        "versions": versions(specs, [name for r in reference_specs for name in r.engines]),
         "redis_server": server,
         "quick": args.quick,
         "rq_worker": args.rq_worker,

