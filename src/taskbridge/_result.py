@@ -206,17 +206,21 @@ class Result:
             )
         return False, min(step * 1.5, _MAX_POLL)
 
-    def _pause(self, deadline: float | None, step: float) -> None:
+    def _pause(self, deadline: float | None, step: float) -> bool:
         """Wait before the next read: on a store that can push completion (Redis), until the
-        task ends (at most a second, then re-read); elsewhere ``step`` seconds."""
+        task ends (at most a second, then re-read); elsewhere ``step`` seconds. True when the
+        store handed over the final record with the wake-up (nothing left to read)."""
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if self._pushed():
-            with translated(self._bridge, f"wait for execution {self._record.id}"):
-                self._bridge.store.wait_for_final(  # type: ignore[attr-defined]
-                    self._record.id, _PUSH_WAIT if remaining is None else min(_PUSH_WAIT,
-                                                                              remaining))
-        else:
+        if not self._pushed():
             time.sleep(step if remaining is None else min(step, remaining))
+            return False
+        with translated(self._bridge, f"wait for execution {self._record.id}"):
+            final = self._bridge.store.wait_for_final(  # type: ignore[attr-defined]
+                self._record.id, _PUSH_WAIT if remaining is None else min(_PUSH_WAIT, remaining))
+        if isinstance(final, Record) and final.status.is_final:
+            self._record = final
+            return True
+        return False
 
     def _pushed(self) -> bool:
         """Whether the store pushes completion (``wait_for_final``) to this waiter."""
@@ -231,9 +235,8 @@ class Result:
         while True:
             self._bridge.drive()
             done, step = self._poll(deadline, step)
-            if done:
+            if done or self._pause(deadline, step):
                 return self._outcome()
-            self._pause(deadline, step)
 
     async def wait_async(self, timeout: float | None = None) -> Any:
         """``wait`` for async code: the reads and waits run off the event loop."""
@@ -242,9 +245,8 @@ class Result:
         while True:
             await asyncio.to_thread(self._bridge.drive)
             done, step = await asyncio.to_thread(self._poll, deadline, step)
-            if done:
+            if done or await asyncio.to_thread(self._pause, deadline, step):
                 return self._outcome()
-            await asyncio.to_thread(self._pause, deadline, step)
 
     def cancel(self) -> Result:
         """Cancel: PENDING/RETRYING never run; a RUNNING task sees ``context.canceled``."""

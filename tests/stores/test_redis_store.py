@@ -183,9 +183,10 @@ def test_wait_for_final_wakes_when_another_client_finishes_the_record(store: Red
     store.start("w", 1, worker="w", now=1.0)
     assert store.get_and_watch("w", 10).status is Status.RUNNING
     woke = threading.Event()
+    handed: list[Record | None] = []
 
     def wait() -> None:
-        store.wait_for_final("w", timeout=10)
+        handed.append(store.wait_for_final("w", timeout=10))
         woke.set()
 
     waiter = threading.Thread(target=wait)
@@ -194,6 +195,7 @@ def test_wait_for_final_wakes_when_another_client_finishes_the_record(store: Red
     store.finish("w", 1, Status.SUCCEEDED, now=2.0, idempotency_ttl=60, value=1)
     assert woke.wait(5), "the waiter did not wake when the record became final"
     waiter.join()
+    assert handed == [store.get("w")]  # the final record came with the wake-up
 
 
 def test_no_wake_up_token_for_a_record_nobody_watches(store: RedisStore) -> None:

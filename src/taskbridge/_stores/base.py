@@ -57,8 +57,10 @@ class StateStore(Protocol):
 
     Optional extras: ``transient_errors``, the exception types meaning "unreachable right now"
     (workers retry recording an outcome on those), and ``wait_for_final(id, timeout)``, which
-    blocks until ``id`` may have become final (the Redis store pops a token its scripts push);
-    ``Result.wait`` uses it instead of polling when present; and ``count_by_status(filter)``,
+    blocks until ``id`` may have become final and may return its final record (the Redis store
+    pops the record its scripts push for a record read with ``get_and_watch(id, seconds)``,
+    which ``Result.wait`` then uses for its reads); ``Result.wait`` uses it instead of polling
+    when present; and ``count_by_status(filter)``,
     ``count`` for every status in one query (a ``dict`` of ``Status`` to int), which the
     dashboard's statistics use when present.
 

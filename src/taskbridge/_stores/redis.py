@@ -129,15 +129,19 @@ class RedisStore(IndexedReads):
             raise ResultNotFound(f"no task execution has id {id!r} in {self.url}")
         return decode([x for pair in found.items() for x in pair])
 
-    def wait_for_final(self, id: str, timeout: float) -> None:
-        """Block until ``id`` may have become final, or ``timeout`` seconds pass.
+    def wait_for_final(self, id: str, timeout: float) -> Record | None:
+        """Block until ``id`` may have become final, or ``timeout`` seconds pass; returns the
+        final record when it came with the wake-up.
 
-        The script that makes a watched record final (:meth:`get_and_watch`) pushes a token
-        that this pops (``BLPOP``), so a waiter wakes as soon as the task ends instead of on
-        its next poll. Callers re-read the record afterwards: with several waiters on one id
-        only one gets the token, the others wake at their timeout.
+        The script that makes a watched record final (:meth:`get_and_watch`) pushes the
+        record, which this pops (``BLPOP``): a waiter wakes as soon as the task ends, with its
+        outcome, instead of polling. With several waiters on one id only one gets it; the
+        others wake at their timeout and read the record.
         """
-        self.client.blpop([self.key("done", id)], timeout=max(timeout, 0.01))
+        popped: Any = self.client.blpop([self.key("done", id)], timeout=max(timeout, 0.01))
+        document = popped[1] if popped else b""
+        # Versions before this one pushed "1", a token without the record.
+        return decode_document(document) if document.startswith(b"{") else None
 
     def key(self, *parts: str) -> str:
         """The namespaced key ``namespace:part:part``."""

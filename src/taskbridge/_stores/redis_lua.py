@@ -63,10 +63,10 @@ local function place(id, old)
     redis.call('ZADD', k('idx', 'finished'), f[3] or '0', id)
   end
   if s == 'SUCCEEDED' or s == 'FAILED' or s == 'CANCELED' then
-    -- Wake a Result.wait() about to block on this execution, if one said so
-    -- (RedisStore.get_and_watch, then wait_for_final).
+    -- Hand the final record to a Result.wait() about to block on this execution, if one said
+    -- so (RedisStore.get_and_watch, then wait_for_final): it wakes with it, no read after.
     if redis.call('EXISTS', k('waiting', id)) == 1 then
-      redis.call('RPUSH', k('done', id), '1')
+      redis.call('RPUSH', k('done', id), whole(k('rec', id)))
       redis.call('EXPIRE', k('done', id), 60)
     end
   elseif s == 'RUNNING' then
