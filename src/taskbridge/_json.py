@@ -221,9 +221,19 @@ def loads(text: str | bytes, *, max_depth: int | None = None) -> JSONValue:
     ``ValueError`` before it is parsed: how a worker reads a message from a queue anyone may
     write to, without a ``RecursionError`` from deep inside the decoder.
     """
-    if max_depth is not None:
+    if max_depth is not None and _may_nest_deeper(text, max_depth):
         _prune(text, max_depth, refuse=True)
     return _parse(text)
+
+
+def _may_nest_deeper(text: str | bytes, depth: int) -> bool:
+    """False when ``text`` has too few brackets to nest deeper than ``depth`` (most messages:
+    counting them is far cheaper than the scan that follows them)."""
+    if isinstance(text, str):
+        return text.count("[") + text.count("{") > depth
+    if isinstance(text, bytes | bytearray):
+        return text.count(b"[") + text.count(b"{") > depth
+    return True
 
 
 def loads_outline(text: str | bytes, depth: int) -> JSONValue:
