@@ -46,53 +46,86 @@ class _Meter:
 _lock = threading.Lock()
 _meters: dict[int, _Meter] = {}
 _keys = itertools.count()
-#: This process's clear_refs, opened once (``None``: not yet; -1: not available here).
-_clear_refs: int | None = None
+
+#: How far the process's peak may stand above its resident size before the next attempt resets
+#: it: the most a peak reported without a reset can overstate the attempt's own.
+RESET_ABOVE = 1 << 20
+#: Linux: the process's sizes in pages; its second field is the resident size.
+_STATM = "/proc/self/statm"
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+class _Proc:
+    """This process's ``/proc`` files, opened once (``None``: not yet; -1: not available)."""
+
+    def __init__(self) -> None:
+        self.clear_refs: int | None = None
+        self.statm: int | None = None
+        #: Whether the peak may stand above the resident size (a past attempt, or start-up,
+        #: went higher): the next attempt alone resets it first.
+        self.stale_peak = True
+
+    def close(self) -> None:
+        for fd in (self.clear_refs, self.statm):
+            if fd is not None and fd >= 0:
+                os.close(fd)
+
+
+_proc = _Proc()
 
 
 def _forget_parent() -> None:
     # A forked child runs none of its parent's attempts, must not inherit a held lock, and
-    # must open its own clear_refs (the inherited descriptor is the parent's).
-    global _lock, _clear_refs
+    # must open its own /proc files (the inherited descriptors are the parent's).
+    global _lock, _proc
     _lock = threading.Lock()
     _meters.clear()
-    if _clear_refs is not None and _clear_refs >= 0:
-        os.close(_clear_refs)
-    _clear_refs = None
+    _proc.close()
+    _proc = _Proc()
 
 
 os.register_at_fork(after_in_child=_forget_parent)
 
 
-def _process_cpu() -> float | None:
+def _rusage() -> tuple[float | None, int | None]:
+    """The process's CPU seconds so far and its peak resident memory in bytes."""
     if resource is None:
-        return None
+        return None, None
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    peak = int(usage.ru_maxrss)
+    return usage.ru_utime + usage.ru_stime, peak if sys.platform == "darwin" else peak * 1024
 
 
-def _peak_rss() -> int | None:
-    """The process's peak resident memory in bytes."""
-    if resource is None:
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak) if sys.platform == "darwin" else int(peak) * 1024  # macOS counts bytes
+def _opened(path: str, flags: int) -> int:
+    try:
+        return os.open(path, flags)
+    except OSError:
+        return -1
 
 
 def _reset_peak_rss() -> bool:
-    global _clear_refs
-    if _clear_refs is None:
-        try:
-            _clear_refs = os.open(_CLEAR_REFS, os.O_WRONLY)
-        except OSError:
-            _clear_refs = -1
-    if _clear_refs < 0:
+    """Set the process's peak resident memory to its current size (Linux)."""
+    if _proc.clear_refs is None:
+        _proc.clear_refs = _opened(_CLEAR_REFS, os.O_WRONLY)
+    if _proc.clear_refs < 0:
         return False
     try:
-        os.write(_clear_refs, b"5")
+        os.write(_proc.clear_refs, b"5")
     except OSError:
         return False
     return True
+
+
+def _resident() -> int | None:
+    """The process's resident memory in bytes now (Linux)."""
+    if _proc.statm is None:
+        _proc.statm = _opened(_STATM, os.O_RDONLY)
+    if _proc.statm < 0:
+        return None
+    try:
+        return int(os.pread(_proc.statm, 128, 0).split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 @contextlib.contextmanager
@@ -101,7 +134,8 @@ def measured() -> Iterator[_Meter]:
 
     CPU time is the process's when the attempt ran alone in it (a process pool, or one task at
     a time: threads the task started count too), else the running thread's. Peak memory is the
-    process's peak resident size while the attempt ran, known only when it ran alone.
+    process's peak resident size while the attempt ran (at most :data:`RESET_ABOVE` over),
+    known only when it ran alone.
     """
     key = next(_keys)
     with _lock:
@@ -109,21 +143,29 @@ def measured() -> Iterator[_Meter]:
         for other in _meters.values():
             other.alone = False
         _meters[key] = meter
-        # Reset the peak only in a process running nothing else, where it can be reset.
-        reset = meter.alone and _reset_peak_rss()
-    peak_before = None if reset else _peak_rss()
-    process_before, thread_before = _process_cpu(), time.thread_time()
+        # The peak belongs to this attempt only in a process running nothing else, and only
+        # when it starts at the resident size: reset it when an earlier peak stands above
+        # (resetting costs the kernel far more than reading: not before every attempt).
+        clean = meter.alone and (not _proc.stale_peak or _reset_peak_rss())
+    process_before, peak_before = _rusage()
+    thread_before = time.thread_time()
     try:
         yield meter
     finally:
-        process_after, thread_after = _process_cpu(), time.thread_time()
+        process_after, peak = _rusage()
+        thread_after = time.thread_time()
         with _lock:
             _meters.pop(key, None)
+            alone = meter.alone
+            if alone:
+                resident = _resident()
+                _proc.stale_peak = (resident is None or peak is None
+                                    or peak > resident + RESET_ABOVE)
         cpu: float | None = thread_after - thread_before
-        if meter.alone and process_before is not None and process_after is not None:
+        if alone and process_before is not None and process_after is not None:
             cpu = process_after - process_before
-        peak = _peak_rss() if meter.alone else None
-        # Without a reset, a peak reached before the attempt hides the attempt's own.
-        if not reset and (peak is None or peak_before is None or peak <= peak_before):
+        # Without a clean start, a peak reached before the attempt hides the attempt's own.
+        hidden = not clean and (peak is None or peak_before is None or peak <= peak_before)
+        if not alone or hidden:
             peak = None
         meter.usage = Usage(None if cpu is None else max(0.0, cpu), peak)
