@@ -192,9 +192,13 @@ def check_call_size(
         )
 
 
+#: One encoder for every serialisation (``json.dumps`` with options builds one per call).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+
+
 def dumps(value: JSONValue) -> str:
     """Serialise a checked value compactly; refuses NaN as a second line of defence."""
-    return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def _reject_constant(name: str) -> None:
