@@ -5,11 +5,15 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 import pytest
 import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from taskbridge import Envelope, Record
 from taskbridge._errors import EnqueueError, ResultNotFound
@@ -308,3 +312,30 @@ def test_a_store_written_before_the_paired_indexes_is_reindexed_by_purge(
     assert counts() == [2, 0, 6]
     assert {k for k in namespace_keys(store) if ":idx:ts:" in k} >= {
         store.key("idx", "ts", "t0", "RUNNING"), store.key("idx", "ts", "t1", "PENDING")}
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(args=st.lists(_json_values, max_size=4),
+       kwargs=st.dictionaries(st.text(), _json_values, max_size=3),
+       key=st.none() | st.text(min_size=1), queue=st.text(min_size=1, max_size=20))
+def test_any_record_is_stored_and_read_back_whole(
+    store: RedisStore, args: list[Any], kwargs: dict[str, Any], key: str | None, queue: str
+) -> None:
+    """Whatever JSON a call carries (any text: spaces, multi-byte characters, quotes), the
+    record the create script stores (its fields packed into three arguments) reads back equal."""
+    id = uuid.uuid4().hex  # and a key of its own: a key already claimed would return its owner
+    envelope = Envelope(id=id, task_name="tasks.any", args=tuple(args), kwargs=kwargs,
+                        queue=queue, idempotency_key=None if key is None else id + key,
+                        enqueued_at=1.0)
+    asked = record_for(envelope)
+    [stored] = store.create([asked], now=1.0, idempotency_ttl=60)
+    assert store.get(asked.id) == asked == stored

@@ -68,9 +68,9 @@ from taskbridge._stores.redis_wire import (
     Commands,
     decode,
     decode_document,
-    encode,
     encode_commands,
     json_or_empty,
+    pack,
     safe_across_forks,
     texts,
 )
@@ -170,8 +170,7 @@ class RedisStore(IndexedReads):
         also run, atomically, for each record stored."""
         args: list[CommandArg] = [repr(float(now)), repr(float(idempotency_ttl)), len(records)]
         for record in records:
-            fields = encode(record)
-            args += [record.id, record.idempotency_key or "", len(fields) // 2, *fields]
+            args += [record.id, record.idempotency_key or "", *pack(record)]
             args += encode_commands((writes or {}).get(record.id, ()))
         try:
             replies = self._call("create", *args)

@@ -95,6 +95,19 @@ local function trim_attempts(id, n, size)
     end
   end
 end
+-- A record's fields as (name, value, ...) from redis_wire.pack's three arguments: names and
+-- byte lengths space-separated, the values concatenated.
+local function unpack_fields(names, lengths, blob)
+  local fields, sizes, at = {}, {}, 1
+  for size in string.gmatch(lengths, '%d+') do sizes[#sizes + 1] = tonumber(size) end
+  for name in string.gmatch(names, '%S+') do
+    local size = sizes[#fields / 2 + 1]
+    fields[#fields + 1] = name
+    fields[#fields + 1] = string.sub(blob, at, at + size - 1)
+    at = at + size
+  end
+  return fields
+end
 -- Set JSON fields from (name, value) argument pairs; an empty value means None.
 local function assign(id, from)
   for i = from, #ARGV, 2 do
@@ -137,8 +150,9 @@ end
 """
 
 # ARGV after the namespace: now, ttl, count, then per record: id, idempotency key or '',
-# field count, field/value pairs, commands. Decides every record first (an earlier record of
-# the batch holds its key for later ones), checks commands, and only then writes.
+# its fields (three arguments: redis_wire.pack), commands. Decides every record first (an
+# earlier record of the batch holds its key for later ones), checks commands, and only then
+# writes.
 CREATE = """
 local now, ttl, i = tonumber(ARGV[2]), tonumber(ARGV[3]), 5
 local plan, claimed = {}, {}
@@ -153,8 +167,7 @@ local function live(key)
   return owner
 end
 for r = 1, tonumber(ARGV[4]) do
-  local e = {id = ARGV[i], key = ARGV[i + 1], fields = i + 3, nfields = tonumber(ARGV[i + 2])}
-  e.commands = i + 3 + 2 * e.nfields
+  local e = {id = ARGV[i], key = ARGV[i + 1], fields = i + 2, commands = i + 5}
   e.owner = e.key ~= '' and (claimed[e.key] or live(e.key))
   if not e.owner then
     local problem = check(e.commands)
@@ -169,7 +182,8 @@ if redis.call('EXISTS', k('idx', 'all')) == 0 then redis.call('SET', k('idx', 'v
 for _, e in ipairs(plan) do
   if not e.owner then
     local id = e.id
-    redis.call('HSET', k('rec', id), unpack(ARGV, e.fields, e.fields + 2 * e.nfields - 1))
+    redis.call('HSET', k('rec', id),
+      unpack(unpack_fields(ARGV[e.fields], ARGV[e.fields + 1], ARGV[e.fields + 2])))
     local f = redis.call('HMGET', k('rec', id), 'enqueued_at', 'task_name', 'queue')
     redis.call('ZADD', k('idx', 'all'), f[1], id)
     redis.call('ZADD', k('idx', 'task', f[2]), f[1], id)
