@@ -110,10 +110,13 @@ local function unpack_fields(names, lengths, blob)
 end
 -- Set JSON fields from (name, value) argument pairs; an empty value means None.
 local function assign(id, from)
+  local set, unset = {}, {}
   for i = from, #ARGV, 2 do
-    if ARGV[i + 1] == '' then redis.call('HDEL', k('rec', id), ARGV[i])
-    else redis.call('HSET', k('rec', id), ARGV[i], ARGV[i + 1]) end
+    if ARGV[i + 1] == '' then unset[#unset + 1] = ARGV[i]
+    else set[#set + 1] = ARGV[i]; set[#set + 1] = ARGV[i + 1] end
   end
+  if #set > 0 then redis.call('HSET', k('rec', id), unpack(set)) end
+  if #unset > 0 then redis.call('HDEL', k('rec', id), unpack(unset)) end
 end
 -- Raw commands are encoded as: count, then per command its length and arguments.
 -- Redis does not undo a script's writes when a command fails, so key types are checked first.
