@@ -77,14 +77,26 @@ class Example:
             return error.code, json.loads(error.read())
 
     def stop(self) -> None:
+        """SIGTERM the whole process group (app, worker, scheduler) and wait until none of it
+        is left: a worker still shutting down after the app exits puts the messages it held
+        back on the queue (Celery restores unacknowledged ones), after the namespace's cleanup
+        if that came first."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(30)
-        except subprocess.TimeoutExpired:
+            wait_for(self._group_gone, 30, "the example's worker and scheduler to exit")
+        except (subprocess.TimeoutExpired, AssertionError):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+
+    def _group_gone(self) -> bool:
+        try:
+            os.killpg(self.process.pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
 
 
 @pytest.fixture(scope="module", params=["huey+sqlite", "celery+redis"])
