@@ -121,13 +121,10 @@ class RedisStore(IndexedReads):
         record nobody waits for costs no token. The watch is set before the record is read:
         a transition that came first shows in the record returned.
         """
-        pipe = self.client.pipeline(transaction=False)
-        pipe.set(self.key("waiting", id), "1", px=max(1, int(seconds * 1000)))
-        pipe.hgetall(self.key("rec", id))
-        _, found = pipe.execute()
-        if not found:
-            raise ResultNotFound(f"no task execution has id {id!r} in {self.url}")
-        return decode([x for pair in found.items() for x in pair])
+        [record] = self._read([id], watch=seconds)
+        if record is None:
+            raise self._not_found(id)
+        return record
 
     def wait_for_final(self, id: str, timeout: float) -> Record | None:
         """Block until ``id`` may have become final, or ``timeout`` seconds pass; returns the
@@ -197,17 +194,28 @@ class RedisStore(IndexedReads):
     def get(self, id: str) -> Record:
         [record] = self.get_many([id])
         if record is None:
-            raise ResultNotFound(f"no task execution has id {id!r} in {self.url}")
+            raise self._not_found(id)
         return record
 
     def get_many(self, ids: Sequence[str]) -> list[Record | None]:
+        return self._read(ids)
+
+    def _read(self, ids: Sequence[str], *, watch: float | None = None) -> list[Record | None]:
+        """The records ``ids`` in one round trip; with ``watch``, each watched first (see
+        :meth:`get_and_watch`) for that many seconds."""
         pipe = self.client.pipeline(transaction=False)
         for id in ids:
+            if watch is not None:
+                pipe.set(self.key("waiting", id), "1", px=max(1, int(watch * 1000)))
             pipe.hgetall(self.key("rec", id))
+        replies = pipe.execute()
         return [
             decode([x for pair in found.items() for x in pair]) if found else None
-            for found in pipe.execute()
+            for found in (replies if watch is None else replies[1::2])
         ]
+
+    def _not_found(self, id: str) -> ResultNotFound:
+        return ResultNotFound(f"no task execution has id {id!r} in {self.url}")
 
     def start(self, id: str, attempt: int, *, worker: str, now: float) -> Record | None:
         entry = Attempt(attempt, worker=worker, started_at=float(now))
@@ -261,7 +269,7 @@ class RedisStore(IndexedReads):
     def cancel(self, id: str, *, now: float) -> Record:
         reply = self._call("cancel", id, repr(float(now)))
         if not reply:
-            raise ResultNotFound(f"no task execution has id {id!r} in {self.url}")
+            raise self._not_found(id)
         return decode_document(reply)
 
     def mark_retried(self, id: str, new_id: str) -> Record | None:
