@@ -174,12 +174,21 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _section_head(key: str, entry: dict[str, Any]) -> tuple[list[str], bool]:
+    """A backend's or a reference's heading, and its skip or error line; True when it was
+    skipped (nothing else to show)."""
+    lines = [f"## {entry['title']} (`{key}`)", ""]
+    if entry.get("skipped"):
+        return [*lines, f"Skipped: {entry['skipped']}", ""], True
+    if entry.get("error"):
+        lines += [f"**Error:** {entry['error']}", ""]
+    return lines, False
+
+
 def _backend_section(key: str, backend: dict[str, Any]) -> list[str]:
-    lines = [f"## {backend['title']} (`{key}`)", ""]
-    if backend.get("skipped"):
-        return [*lines, f"Skipped: {backend['skipped']}", ""]
-    if backend.get("error"):
-        lines += [f"**Error:** {backend['error']}", ""]
+    lines, skipped = _section_head(key, backend)
+    if skipped:
+        return lines
     rows = backend.get("comparisons", [])
     if rows:
         lines += [
@@ -198,11 +207,9 @@ def _backend_section(key: str, backend: dict[str, Any]) -> list[str]:
 
 
 def _reference_section(key: str, reference: dict[str, Any]) -> list[str]:
-    lines = [f"## {reference['title']} (`{key}`)", ""]
-    if reference.get("skipped"):
-        return [*lines, f"Skipped: {reference['skipped']}", ""]
-    if reference.get("error"):
-        lines += [f"**Error:** {reference['error']}", ""]
+    lines, skipped = _section_head(key, reference)
+    if skipped:
+        return lines
     rows = reference.get("measurements", [])
     if rows:
         lines += [
