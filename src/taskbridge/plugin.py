@@ -44,7 +44,12 @@ from taskbridge._schedules.calls import tick_arguments
 from taskbridge._status import FINAL, TRANSITIONS, WAITING, Status
 from taskbridge._stores.base import DeferredPublish, RecordFilter, StateStore, StoreFactory
 from taskbridge._stores.memory import MemoryStore
-from taskbridge._stores.sql import sql_count_by_status, sql_where
+from taskbridge._stores.sql import (
+    sql_count_by_status,
+    sql_insert_record,
+    sql_update_record,
+    sql_where,
+)
 from taskbridge._stores.sqlite import SQLiteStore, Statement
 from taskbridge._stores.transactional import Transaction, TransactionalStore
 from taskbridge._unavailable import driver_errors, translated
@@ -134,6 +139,8 @@ __all__ = [
     "serving",
     "set_default_factory",
     "sql_count_by_status",
+    "sql_insert_record",
+    "sql_update_record",
     "sql_where",
     "store_scheme",
     "tick_arguments",

@@ -1,14 +1,47 @@
-"""What SQL stores share: a ``RecordFilter`` as a WHERE clause over the records table's
-columns (``status``, ``task_name``, ``queue``, ``enqueued_at``, ``retried_as``,
-``discarded_at``), and counting by status with it."""
+"""What SQL stores share: a record as a row of the records table (its JSON document in
+``data`` beside the columns queries filter and index on), a ``RecordFilter`` as a WHERE clause
+over those columns, and counting by status with it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from taskbridge._record import Record
 from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter
+
+#: The columns a state change may alter (the rest are set once, when the record is inserted).
+_CHANGING = ("status", "finished_at", "retried_as", "heartbeat_at", "discarded_at", "data")
+
+
+def _row(record: Record) -> dict[str, Any]:
+    return {
+        "id": record.id, "status": record.status.value, "task_name": record.task_name,
+        "queue": record.queue, "enqueued_at": record.enqueued_at,
+        "finished_at": record.finished_at, "idempotency_key": record.idempotency_key,
+        "retried_as": record.retried_as, "heartbeat_at": record.heartbeat_at,
+        "discarded_at": record.discarded_at, "data": record.dumps(),
+    }
+
+
+def sql_insert_record(
+    table: str, record: Record, *, param: str = "?"
+) -> tuple[str, tuple[Any, ...]]:
+    """``(sql, params)`` inserting ``record`` into ``table`` (``param``: see :func:`sql_where`)."""
+    row = _row(record)
+    return (f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join([param] * len(row))})",
+            tuple(row.values()))
+
+
+def sql_update_record(
+    table: str, record: Record, *, param: str = "?"
+) -> tuple[str, tuple[Any, ...]]:
+    """``(sql, params)`` saving what a state change may have changed of ``record``."""
+    row = _row(record)
+    assignments = ", ".join(f"{column} = {param}" for column in _CHANGING)
+    return (f"UPDATE {table} SET {assignments} WHERE id = {param}",
+            (*(row[column] for column in _CHANGING), record.id))
 
 
 def sql_where(filter: RecordFilter, *, param: str = "?") -> tuple[str, list[Any]]:

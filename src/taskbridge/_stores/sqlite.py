@@ -15,7 +15,12 @@ from taskbridge._errors import EnqueueError
 from taskbridge._record import Record
 from taskbridge._status import Status
 from taskbridge._stores.base import RecordFilter
-from taskbridge._stores.sql import sql_count_by_status, sql_where
+from taskbridge._stores.sql import (
+    sql_count_by_status,
+    sql_insert_record,
+    sql_update_record,
+    sql_where,
+)
 from taskbridge._stores.sqlite_connection import Connections, checked_path
 from taskbridge._stores.transactional import TransactionalStore
 from taskbridge._transitions import Lease
@@ -69,22 +74,10 @@ class _Transaction:
         return None if row is None else Record.loads(row[0])
 
     def insert(self, record: Record) -> None:
-        self.conn.execute(
-            "INSERT INTO records (id, status, task_name, queue, enqueued_at, finished_at,"
-            " idempotency_key, retried_as, heartbeat_at, discarded_at, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record.id, record.status.value, record.task_name, record.queue,
-             record.enqueued_at, record.finished_at, record.idempotency_key, record.retried_as,
-             record.heartbeat_at, record.discarded_at, record.dumps()),
-        )
+        self.conn.execute(*sql_insert_record("records", record))
 
     def save(self, record: Record) -> None:
-        self.conn.execute(
-            "UPDATE records SET status = ?, finished_at = ?, retried_as = ?, heartbeat_at = ?, "
-            "discarded_at = ?, data = ? WHERE id = ?",
-            (record.status.value, record.finished_at, record.retried_as, record.heartbeat_at,
-             record.discarded_at, record.dumps(), record.id),
-        )
+        self.conn.execute(*sql_update_record("records", record))
 
     def delete(self, id: str) -> None:
         self.conn.execute("DELETE FROM records WHERE id = ?", (id,))

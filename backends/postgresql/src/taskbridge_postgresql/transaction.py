@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 
 from taskbridge import Record, Status
-from taskbridge.plugin import Statement, transitions
+from taskbridge.plugin import Statement, sql_insert_record, sql_update_record, transitions
 from taskbridge_postgresql.schema import Tables
 
 Lease = transitions.Lease
@@ -38,22 +38,10 @@ class Transaction:
         return None if row is None else Record.loads(row[0])
 
     def insert(self, record: Record) -> None:
-        self.conn.execute(
-            f"INSERT INTO {self.t.records} (id, status, task_name, queue, enqueued_at,"
-            " finished_at, idempotency_key, retried_as, heartbeat_at, discarded_at, data)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (record.id, record.status.value, record.task_name, record.queue,
-             record.enqueued_at, record.finished_at, record.idempotency_key, record.retried_as,
-             record.heartbeat_at, record.discarded_at, record.dumps()),
-        )
+        self.conn.execute(*sql_insert_record(self.t.records, record, param="%s"))
 
     def save(self, record: Record) -> None:
-        self.conn.execute(
-            f"UPDATE {self.t.records} SET status = %s, finished_at = %s, retried_as = %s,"
-            " heartbeat_at = %s, discarded_at = %s, data = %s WHERE id = %s",
-            (record.status.value, record.finished_at, record.retried_as, record.heartbeat_at,
-             record.discarded_at, record.dumps(), record.id),
-        )
+        self.conn.execute(*sql_update_record(self.t.records, record, param="%s"))
 
     def delete(self, id: str) -> None:
         self.conn.execute(f"DELETE FROM {self.t.records} WHERE id = %s", (id,))
